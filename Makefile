@@ -1,0 +1,121 @@
+# hmctl build. Every dependency is found with pkg-config; `make deps` installs them.
+# Sources are picked up by wildcard, so a new file in a library directory needs no edit here.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb
+SIM_PKGS = libmicrohttpd jansson openssl
+TEST_PKGS = cmocka
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
+           -DHMCTL_VERSION='"$(VERSION)"' -I. -MMD -MP
+ifdef SAN
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SIM_CFLAGS := $(shell pkg-config --cflags $(SIM_PKGS) 2>/dev/null)
+SIM_LIBS   := $(shell pkg-config --libs $(SIM_PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+LIBS       := $(PKG_LIBS) -lm -pthread
+
+LIB_DIRS  = lib collectors store alerts reports drill tui
+LIB_SRCS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_SRCS  = $(wildcard hmctl/*.c)
+CMD_OBJS  = $(CMD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/commands.o
+SIM_SRCS  = $(wildcard sim/*.c)
+SIM_OBJS  = $(SIM_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+HMCTL  = $(BUILD)/hmctl
+HMSIM  = $(BUILD)/hmsim
+LIBHM  = $(BUILD)/libhm.a
+
+.PHONY: all test check-asan unit bats demo deps install clean bench lint-man
+all: $(HMCTL) $(if $(SIM_SRCS),$(HMSIM))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/sim/%.o: sim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(LIBHM): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The command table is generated from the entries the cmd-*.c files define, so adding a
+# command is adding a file (the tmux way).
+$(BUILD)/gen/commands.c: $(CMD_SRCS) hmctl/gen-commands.sh
+	@mkdir -p $(dir $@)
+	sh hmctl/gen-commands.sh $(CMD_SRCS) > $@
+
+$(BUILD)/gen/commands.o: $(BUILD)/gen/commands.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(HMCTL): $(CMD_OBJS) $(LIBHM)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBHM) $(LIBS)
+
+$(HMSIM): $(SIM_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(SIM_LIBS) -lm -pthread
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBHM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBHM) $(TEST_LIBS) $(LIBS)
+
+deps:
+	@sh tests/lab/deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+bats: all
+	@BUILD=$(BUILD) sh tests/run-bats.sh
+
+# `make test`: install what is missing, build, run the unit tests, then the CLI tests against
+# the lab of real servers (tests/lab).
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit bats
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 unit bats
+
+demo: deps all
+	@BUILD=$(BUILD) sh tests/lab/demo.sh
+
+bench: deps all
+	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+lint-man:
+	@sh tests/lint-man.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(HMCTL) $(DESTDIR)$(PREFIX)/bin/hmctl
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	           $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	           $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 644 completions/hmctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hmctl
+	install -m 644 completions/_hmctl $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_hmctl
+	install -m 644 completions/hmctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/hmctl.fish
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
