@@ -68,8 +68,8 @@ $(BUILD)/gen/commands.o: $(BUILD)/gen/commands.c
 $(HMCTL): $(CMD_OBJS) $(LIBHM)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBHM) $(LIBS)
 
-$(HMSIM): $(SIM_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(SIM_LIBS) -lm -pthread
+$(HMSIM): $(SIM_OBJS) $(LIBHM)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(LIBHM) $(SIM_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBHM)
 	@mkdir -p $(dir $@)
