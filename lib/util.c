@@ -188,13 +188,14 @@ int hm_err_set(hm_err *e, const char *fmt, ...)
 int hm_err_prefix(hm_err *e, const char *fmt, ...)
 {
     if (!e) return -1;
-    char prefix[512], old[sizeof e->msg];
+    strbuf sb = {0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    sb_vaddf(&sb, fmt, ap);
     va_end(ap);
-    snprintf(old, sizeof old, "%s", e->msg);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    sb_addf(&sb, ": %s", e->msg);
+    snprintf(e->msg, sizeof e->msg, "%s", sb.buf);
+    sb_free(&sb);
     return -1;
 }
 

@@ -1,0 +1,16 @@
+/* The built-in collectors in the order status prints them. */
+#include <stddef.h>
+
+#include "collectors/collector.h"
+
+const hm_collector hm_collectors[] = {
+    {"docker", collect_docker},
+    {"disk", collect_disk},
+    {"port", collect_port},
+    {"mariadb", collect_mariadb},
+    {"redis", collect_redis},
+    {"rabbitmq", collect_rabbitmq},
+    {"influxdb", collect_influxdb},
+    {"host", collect_host},
+    {NULL, NULL},
+};
