@@ -27,13 +27,13 @@ SIM_LIBS   := $(shell pkg-config --libs $(SIM_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIBS       := $(PKG_LIBS) -lm -pthread
 
-LIB_DIRS  = lib collectors store alerts reports drill tui
+LIB_DIRS  = lib collectors store core alerts reports drill tui
 LIB_SRCS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_SRCS  = $(wildcard hmctl/*.c)
-CMD_OBJS  = $(CMD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/commands.o
+CMD_OBJS  = $(CMD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/commands.o
 SIM_SRCS  = $(wildcard sim/*.c)
-SIM_OBJS  = $(SIM_SRCS:%.c=$(BUILD)/%.o)
+SIM_OBJS  = $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -44,11 +44,11 @@ LIBHM  = $(BUILD)/libhm.a
 .PHONY: all test check-asan unit bats demo deps install clean bench lint-man
 all: $(HMCTL) $(if $(SIM_SRCS),$(HMSIM))
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/sim/%.o: sim/%.c
+$(BUILD)/obj/sim/%.o: sim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
 
@@ -62,7 +62,8 @@ $(BUILD)/gen/commands.c: $(CMD_SRCS) hmctl/gen-commands.sh
 	@mkdir -p $(dir $@)
 	sh hmctl/gen-commands.sh $(CMD_SRCS) > $@
 
-$(BUILD)/gen/commands.o: $(BUILD)/gen/commands.c
+$(BUILD)/obj/gen/commands.o: $(BUILD)/gen/commands.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(HMCTL): $(CMD_OBJS) $(LIBHM)

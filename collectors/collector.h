@@ -97,8 +97,10 @@ extern const hm_collector hm_collectors[];
 /* Runs every collector concurrently (one thread each) and merges their results into out in
  * registry order. A collector still running at its deadline plus a grace second is abandoned:
  * its component is reported `unknown` with "no answer within N s" and its late result is
- * discarded. `only`, when non-NULL, is a NULL-terminated list of collector names to run. */
-void hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out);
+ * discarded. `only`, when non-NULL, is a NULL-terminated list of collector names to run.
+ * Returns the number of collectors abandoned: while it is non-zero, cfg and kv may still be in
+ * use by their threads and must not be freed. */
+int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out);
 
 /* Individual collectors (collectors/<name>.c). */
 void collect_host(const hm_collect_ctx *cc, hm_result *out);

@@ -74,7 +74,7 @@ static bool wanted(const char *name, const char *const *only)
     return false;
 }
 
-void hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out)
+int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out)
 {
     size_t n = 0;
     for (const hm_collector *c = hm_collectors; c->name; c++) n++;
@@ -119,6 +119,7 @@ void hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_re
     until.tv_sec += wait_ms / 1000;
     until.tv_nsec += (wait_ms % 1000) * 1000000;
     if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    int abandoned = 0;
     pthread_mutex_lock(&sh->mu);
     while (sh->pending > 0)
         if (pthread_cond_timedwait(&sh->cv, &sh->mu, &until) != 0) break;
@@ -126,12 +127,15 @@ void hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_re
         struct job *j = jobs[i];
         if (!j) continue;
         if (j->done) hm_result_move(out, &j->result);
-        else
+        else {
+            abandoned++;
             hm_result_add_component(out, j->col->name, j->col->name, HM_UNKNOWN, "no answer",
                                     "no answer within %.0f s", (double)timeout / 1000);
+        }
         job_unref_locked(j);
     }
     pthread_mutex_unlock(&sh->mu);
     free(jobs);
     shared_unref(sh);
+    return abandoned;
 }

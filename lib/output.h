@@ -1,0 +1,37 @@
+/* Human output: aligned tables (by display width, so CJK names line up), state colours that
+ * honour NO_COLOR, and JSON printing. */
+#ifndef HM_OUTPUT_H
+#define HM_OUTPUT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "collectors/collector.h"
+
+typedef struct hm_table hm_table;
+
+/* A table with n columns; a header starting with '>' is right-aligned (the '>' not printed). */
+hm_table *table_new(size_t ncols, const char *const *headers);
+/* Adds a row of ncols strings (NULL prints as "-"). */
+void table_add(hm_table *t, const char *const *cells);
+/* Colours one cell of the last row by state (only used when printing with colour). */
+void table_color_last(hm_table *t, size_t col, enum hm_state state);
+/* Prints with two spaces between columns; the last column is not padded. */
+void table_print(hm_table *t, FILE *f, bool color);
+void table_free(hm_table *t);
+size_t table_rows(const hm_table *t);
+
+/* The ANSI colour sequence for a state, "" when color is false. */
+const char *hm_state_color(enum hm_state s, bool color);
+const char *hm_color_reset(bool color);
+
+/* Formats a sample value for people: integers without a fraction, others with up to 4
+ * significant decimals ("12", "84201127936", "18.05", "0.0012"), NaN and infinities as
+ * "NaN", "+Inf", "-Inf" as Prometheus writes them. */
+void hm_format_value(double v, char *buf, size_t size);
+
+/* Prints JSON (2-space indent, keys in insertion order) and a newline; steals the reference. */
+void hm_json_print(FILE *f, json_t *j);
+
+#endif
