@@ -13,7 +13,7 @@ TEST_PKGS = cmocka
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
+CFLAGS  += -DFIXTURES='"$(CURDIR)/tests/fixtures"' -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
            -DHMCTL_VERSION='"$(VERSION)"' -I. -MMD -MP
 ifdef SAN
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
@@ -44,37 +44,49 @@ LIBHM  = $(BUILD)/libhm.a
 .PHONY: all test check-asan unit bats demo deps install clean bench lint-man
 all: $(HMCTL) $(if $(SIM_SRCS),$(HMSIM))
 
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/sim/%.o: sim/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
 
 $(LIBHM): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # The command table is generated from the entries the cmd-*.c files define, so adding a
 # command is adding a file (the tmux way).
 $(BUILD)/gen/commands.c: $(CMD_SRCS) hmctl/gen-commands.sh
 	@mkdir -p $(dir $@)
-	sh hmctl/gen-commands.sh $(CMD_SRCS) > $@
+	$(Q)sh hmctl/gen-commands.sh $(CMD_SRCS) > $@
 
 $(BUILD)/obj/gen/commands.o: $(BUILD)/gen/commands.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(HMCTL): $(CMD_OBJS) $(LIBHM)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBHM) $(LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBHM) $(LIBS)
 
 $(HMSIM): $(SIM_OBJS) $(LIBHM)
-	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(LIBHM) $(SIM_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(LIBHM) $(SIM_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBHM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBHM) $(TEST_LIBS) $(LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBHM) $(TEST_LIBS) $(LIBS)
 
 deps:
 	@sh tests/lab/deps.sh

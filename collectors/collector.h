@@ -101,6 +101,9 @@ extern const hm_collector hm_collectors[];
  * Returns the number of collectors abandoned: while it is non-zero, cfg and kv may still be in
  * use by their threads and must not be freed. */
 int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out);
+/* The same over another table of collectors (terminated by {NULL, NULL}); for tests. */
+int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv,
+                      const char *const *only, hm_result *out);
 
 /* Individual collectors (collectors/<name>.c). */
 void collect_host(const hm_collect_ctx *cc, hm_result *out);

@@ -76,8 +76,14 @@ static bool wanted(const char *name, const char *const *only)
 
 int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out)
 {
+    return hm_poll_run_table(hm_collectors, cfg, kv, only, out);
+}
+
+int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv,
+                      const char *const *only, hm_result *out)
+{
     size_t n = 0;
-    for (const hm_collector *c = hm_collectors; c->name; c++) n++;
+    for (const hm_collector *c = table; c->name; c++) n++;
     struct job **jobs = xcalloc(n, sizeof *jobs);
     struct shared *sh = xcalloc(1, sizeof *sh);
     pthread_mutex_init(&sh->mu, NULL);
@@ -88,7 +94,7 @@ int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_res
     int64_t now = hm_now_ms();
     int64_t start = hm_mono_ms();
     for (size_t i = 0; i < n; i++) {
-        const hm_collector *c = &hm_collectors[i];
+        const hm_collector *c = &table[i];
         if (!wanted(c->name, only)) continue;
         struct job *j = xcalloc(1, sizeof *j);
         j->col = c;
@@ -130,7 +136,7 @@ int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_res
         else {
             abandoned++;
             hm_result_add_component(out, j->col->name, j->col->name, HM_UNKNOWN, "no answer",
-                                    "no answer within %.0f s", (double)timeout / 1000);
+                                    "no answer within %g s", (double)timeout / 1000);
         }
         job_unref_locked(j);
     }
