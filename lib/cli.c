@@ -284,6 +284,7 @@ int hm_complete(hm_ctx *ctx, int argc, char **argv)
                 puts(":file");
                 return 0;
             }
+            ctx->config_path = argv[i + 1]; /* dynamic completions read the same file */
             i++;
         }
         i++;
