@@ -1,11 +1,13 @@
 #include "lib/http.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ void hm_http_free(hm_http *h)
 void hm_http_resp_free(hm_http_resp *resp)
 {
     sb_free(&resp->body);
+    sb_free(&resp->headers);
     free(resp->content_type);
     free(resp->server_fp);
     memset(resp, 0, sizeof *resp);
@@ -51,6 +54,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     sb_add(ud, data, size * nmemb);
     return size * nmemb;
+}
+
+/* libcurl passes every header line of every answer (a 100 Continue or a proxy's answer
+ * first): a status line starts the block of a new answer, so only the final one is kept. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    strbuf *sb = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) sb_reset(sb);
+    else sb_add(sb, data, n);
+    return n;
+}
+
+char *hm_http_resp_header(const hm_http_resp *resp, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = sb_str(&resp->headers);
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            char *v = xstrndup(p + nl + 1, len - nl - 1);
+            return hm_strip(v);
+        }
+        p += len;
+        if (*p) p++;
+    }
+    return NULL;
 }
 
 /* Normalises a configured fingerprint (SHA256:base64, hex with or without colons) to raw bytes. */
@@ -135,6 +165,8 @@ int hm_http_do(hm_http *h, const hm_http_req *req, hm_http_resp *resp, hm_err *e
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp->headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hmctl/" HMCTL_VERSION);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -168,9 +200,18 @@ int hm_http_do(hm_http *h, const hm_http_req *req, hm_http_resp *resp, hm_err *e
     int ret = 0;
     if (rc != CURLE_OK) {
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        long os_errno = 0;
+        curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
         if (rc == CURLE_OPERATION_TIMEDOUT)
             hm_err_set(e, "%s: no answer within %.1f s", req->url, (double)timeout / 1000);
-        else hm_err_set(e, "%s: %s", req->url, why);
+        else if (rc == CURLE_COULDNT_CONNECT && os_errno > 0) {
+            /* curl's own text ("Failed to connect to ... Couldn't connect to server") hides
+             * the system's reason, which is what the operator acts on. */
+            char reason[128];
+            snprintf(reason, sizeof reason, "%s", strerror((int)os_errno));
+            reason[0] = (char)tolower((unsigned char)reason[0]);
+            hm_err_set(e, "%s: %s", req->url, reason);
+        } else hm_err_set(e, "%s: %s", req->url, why);
         ret = -1;
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

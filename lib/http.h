@@ -35,6 +35,8 @@ typedef struct hm_http_resp {
     char *content_type;
     double seconds;    /* total transfer time */
     char *server_fp;   /* SHA-256 fingerprint of the server certificate ("SHA256:..."), when TLS */
+    strbuf headers;    /* the final answer's header lines as received ("Name: value\r\n"...),
+                          status line excluded; read them with hm_http_resp_header */
 } hm_http_resp;
 
 hm_http *hm_http_new(void);
@@ -46,6 +48,11 @@ void hm_http_free(hm_http *h);
  * request. resp must be zero-initialised; free it with hm_http_resp_free. */
 int hm_http_do(hm_http *h, const hm_http_req *req, hm_http_resp *resp, hm_err *e);
 void hm_http_resp_free(hm_http_resp *resp);
+
+/* The value of the response header `name` (case-insensitive, RFC 9110), surrounding
+ * whitespace removed; the first one when repeated. Returns a new string, or NULL when the
+ * answer had no such header. */
+char *hm_http_resp_header(const hm_http_resp *resp, const char *name);
 
 /* Percent-encodes s for a URL path segment or query value (RFC 3986 unreserved kept). */
 char *hm_url_escape(const char *s);
