@@ -565,7 +565,7 @@ const docker_container *docker_service_find(const docker_list *l, const char *na
 }
 
 int docker_service_action(const hm_config *cfg, const docker_list *l, const docker_container *c,
-                          const char *action, int64_t timeout_ms, hm_err *e)
+                          const char *action, int grace_s, int64_t timeout_ms, hm_err *e)
 {
     if (!is(action, "start") && !is(action, "stop") && !is(action, "restart"))
         return hm_err_set(e, "unknown action '%s'", action);
@@ -574,7 +574,9 @@ int docker_service_action(const hm_config *cfg, const docker_list *l, const dock
     if (!sock) sock = "/var/run/docker.sock";
     char *id = hm_url_escape(c->id);
     char url[512];
-    snprintf(url, sizeof url, "http://localhost/containers/%s/%s", id, action);
+    if (grace_s >= 0 && strcmp(action, "start") != 0)
+        snprintf(url, sizeof url, "http://localhost/containers/%s/%s?t=%d", id, action, grace_s);
+    else snprintf(url, sizeof url, "http://localhost/containers/%s/%s", id, action);
     free(id);
     hm_http_req req = {.method = "POST", .url = url, .unix_socket = sock,
                        .timeout_ms = timeout_ms > 0 ? timeout_ms : 30000};
@@ -598,7 +600,7 @@ int docker_service_control(const hm_config *cfg, const char *name, const char *a
     docker_list l = {0};
     if (docker_services_list(cfg, timeout_ms, &l, e) < 0) return -1;
     const docker_container *c = docker_service_find(&l, name, e);
-    int rc = c ? docker_service_action(cfg, &l, c, action, timeout_ms, e) : -1;
+    int rc = c ? docker_service_action(cfg, &l, c, action, -1, timeout_ms, e) : -1;
     docker_list_free(&l);
     return rc;
 }

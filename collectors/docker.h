@@ -102,12 +102,13 @@ const docker_container *docker_service_find(const docker_list *l, const char *na
 
 /* Runs action ("start", "stop" or "restart") on container c of l through POST
  * /containers/{id}/{action}. HTTP 204 and 304 (already started or stopped) are success.
- * timeout_ms bounds the request; stop and restart give the container Docker's default grace
- * period, so callers should allow at least 15 s. Returns 0, or -1 with e set:
+ * grace_s is how long Docker waits for stop and restart before killing the container (the
+ * API's ?t=; -1 keeps Docker's default of 10 s); timeout_ms bounds the request and must exceed
+ * the grace period. Returns 0, or -1 with e set:
  * "cannot stop 'ant-api': <Docker's message> (HTTP 500)", "cannot stop 'ant-api': <socket
  * error>", "unknown action 'x'". */
 int docker_service_action(const hm_config *cfg, const docker_list *l, const docker_container *c,
-                          const char *action, int64_t timeout_ms, hm_err *e);
+                          const char *action, int grace_s, int64_t timeout_ms, hm_err *e);
 
 /* Convenience: lists the services, finds name and runs action on it (the three calls above).
  * Returns 0 or -1 with e set as they do. */
