@@ -184,15 +184,16 @@ char *hm_view_summary(const hm_config *cfg, const hm_result *r, bool perfdata)
                     cfg_get_number(cfg, "thresholds", NULL, pct[i].ckey, 90));
     if (hm_result_value(r, "host.load1", &v)) sb_addf(&sb, " load1=%.2f", v);
     if (hm_result_value(r, "docker.containers.unhealthy", &v))
-        sb_addf(&sb, " unhealthy_containers=%.0f;;1", v);
-    if (hm_result_value(r, "docker.containers.exited", &v)) sb_addf(&sb, " exited_containers=%.0f;;1", v);
+        sb_addf(&sb, " unhealthy_containers=%.0f;;0", v); /* Nagios: critical above 0 */
+    if (hm_result_value(r, "docker.containers.exited", &v)) sb_addf(&sb, " exited_containers=%.0f;;0", v);
     double maxq = -1;
     for (size_t i = 0; i < r->n_samples; i++)
         if (hm_starts_with(r->samples[i].series, "rabbitmq.queue.messages{") &&
             r->samples[i].value > maxq)
             maxq = r->samples[i].value;
     if (maxq >= 0)
+        /* the component warns at >= queue_warning; a Nagios range alerts above its bound */
         sb_addf(&sb, " queue_messages_max=%.0f;%g", maxq,
-                cfg_get_number(cfg, "thresholds", NULL, "queue_warning", 10));
+                cfg_get_number(cfg, "thresholds", NULL, "queue_warning", 10) - 1);
     return sb_detach(&sb);
 }

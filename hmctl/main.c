@@ -9,7 +9,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: hmctl [-c FILE] [-v] [--no-color] COMMAND [ARGS]\n\n"
+    fputs("usage: hmctl [-c FILE] [-v] [--no-color] COMMAND [ARGS]\n"
+          "       hmctl --version | --help\n\n"
           "Watch and operate a HyperBDR disaster-recovery console.\n\ncommands:\n", f);
     for (const struct hm_cmd *const *c = hm_commands; *c; c++)
         if ((*c)->name[0] != '_') fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
@@ -45,10 +46,12 @@ int main(int argc, char **argv)
             ctx.config_path = argv[i];
         } else if (strncmp(a, "--config=", 9) == 0) {
             ctx.config_path = a + 9;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+        } else if (strncmp(a, "-c", 2) == 0 && a[1] == 'c') {
+            ctx.config_path = a + 2; /* -cFILE */
+        } else if (strcmp(a, "--verbose") == 0) {
             ctx.verbose++;
-        } else if (strcmp(a, "-vv") == 0) {
-            ctx.verbose += 2;
+        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+            ctx.verbose += (int)strlen(a + 1); /* -v, -vv, -vvv */
         } else if (strcmp(a, "--no-color") == 0) {
             ctx.no_color = true;
         } else if (strcmp(a, "--version") == 0) {

@@ -155,7 +155,9 @@ void hm_cmd_help(const hm_ctx *ctx, FILE *f)
         else fprintf(f, "  %-26s %s\n", left, o->help);
     }
     fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
-    fprintf(f, "\nSee hmctl-%s(1).\n", c->name);
+    /* subcommands are documented in their command's page: "config show" -> hmctl-config(1) */
+    const char *path = ctx->cmd_path ? ctx->cmd_path : c->name;
+    fprintf(f, "\nSee hmctl-%.*s(1).\n", (int)strcspn(path, " "), path);
 }
 
 int hm_usage_error(const hm_ctx *ctx, const char *fmt, ...)
@@ -286,6 +288,10 @@ int hm_complete(hm_ctx *ctx, int argc, char **argv)
             }
             ctx->config_path = argv[i + 1]; /* dynamic completions read the same file */
             i++;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            ctx->config_path = argv[i] + 9;
+        } else if (strncmp(argv[i], "-c", 2) == 0) {
+            ctx->config_path = argv[i] + 2;
         }
         i++;
     }

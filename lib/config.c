@@ -234,7 +234,7 @@ static void check_value(struct parse *p, const cfg_section *s, const struct cfg_
     case CFG_SECRET:
         if (p->mode & 077)
             perr(p,
-                 "refusing the inline secret '%s' in [%s]: %s is readable by group or others "
+                 "refusing the inline secret '%s' in [%s]: %s is accessible by group or others "
                  "(mode %04o); use %s_file = FILE, or chmod 600 %s",
                  k->key, where, p->file, p->mode & 07777, k->key, p->file);
         break;
@@ -243,44 +243,53 @@ static void check_value(struct parse *p, const cfg_section *s, const struct cfg_
     }
 }
 
+/* Called by the reader for a "[...]" line, so errors carry the header's own line and a
+ * section without keys is still checked. */
+static void open_section(struct parse *p, const char *line)
+{
+    const char *close = strrchr(line, ']');
+    free(p->last_header);
+    p->last_header = NULL;
+    p->cur = NULL;
+    if (!close) return; /* inih reports the syntax error */
+    char *section = xstrndup(line + 1, (size_t)(close - line - 1));
+    hm_strip(section);
+    p->last_header = section;
+    char *type, *name;
+    if (split_header(section, &type, &name) < 0) {
+        perr(p, "malformed section header [%s] (use [type] or [type \"name\"])", section);
+        free(type);
+        return;
+    }
+    const struct cfg_section_def *def = cfg_schema_section(type);
+    if (!def) {
+        const char *hint = suggest_section(type);
+        if (hint) perr(p, "unknown section [%s] (did you mean [%s]?)", section, hint);
+        else perr(p, "unknown section [%s]", section);
+        free(type);
+        free(name);
+        return;
+    }
+    if (def->named && !name) {
+        perr(p, "section [%s] needs a name: [%s \"NAME\"]", type, type);
+        free(type);
+        return;
+    }
+    if (!def->named && name) {
+        perr(p, "section [%s] takes no name", type);
+        free(type);
+        free(name);
+        return;
+    }
+    p->cur = new_section(p->c, type, name, p->file, p->line);
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
     struct parse *p = user;
-    if (!p->last_header || strcmp(p->last_header, section) != 0) {
-        free(p->last_header);
-        p->last_header = xstrdup(section);
-        p->cur = NULL;
-        char *type, *name;
-        if (!*section) {
-            perr(p, "'%s' is outside any section", key);
-            return 1;
-        }
-        if (split_header(section, &type, &name) < 0) {
-            perr(p, "malformed section header [%s] (use [type] or [type \"name\"])", section);
-            free(type);
-            return 1;
-        }
-        const struct cfg_section_def *def = cfg_schema_section(type);
-        if (!def) {
-            const char *hint = suggest_section(type);
-            if (hint) perr(p, "unknown section [%s] (did you mean [%s]?)", section, hint);
-            else perr(p, "unknown section [%s]", section);
-            free(type);
-            free(name);
-            return 1;
-        }
-        if (def->named && !name) {
-            perr(p, "section [%s] needs a name: [%s \"NAME\"]", type, type);
-            free(type);
-            return 1;
-        }
-        if (!def->named && name) {
-            perr(p, "section [%s] takes no name", type);
-            free(type);
-            free(name);
-            return 1;
-        }
-        p->cur = new_section(p->c, type, name, p->file, p->line);
+    if (!*section && !p->last_header) {
+        perr(p, "'%s' is outside any section", key);
+        return 1;
     }
     if (!p->cur) return 1;
     const struct cfg_key *k = cfg_schema_key(p->cur->type, key);
@@ -309,8 +318,15 @@ static char *read_line(char *buf, int size, void *stream)
         perr(p, "line too long (more than %d characters)", size - 2);
         len = 0;
     }
+    /* Leading blanks are dropped: inih would take an indented line as the continuation of
+     * the previous value, which turns a pasted, indented file into nonsense values. */
+    while (len && (*start == ' ' || *start == '\t')) {
+        start++;
+        len--;
+    }
     memcpy(buf, start, len);
     buf[len] = '\0';
+    if (buf[0] == '[') open_section(p, buf);
     return buf;
 }
 

@@ -109,7 +109,7 @@ void cfg_get_list(const hm_config *c, const char *type, const char *name, const 
 const char *cfg_origin(const hm_config *c, const char *type, const char *name, const char *key,
                        char *buf, size_t size);
 
-/* Reads a secret: the inline KEY (allowed only in files not readable by group or others; that
+/* Reads a secret: the inline KEY (allowed only in files no group or other user can access; that
  * was checked at load), KEY_file (first line, trailing newline removed), or the environment
  * variable HMCTL_<TYPE>[_<NAME>]_<KEY> (upper case, non-alphanumerics as '_'). Returns a new
  * string, or NULL when the secret is not set (e stays empty) or KEY_file cannot be read (e says

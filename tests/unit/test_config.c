@@ -49,8 +49,8 @@ static void test_bad_values(void **state)
     assert_non_null(strstr(c->errors.v[0], "hmctl.conf:2: invalid duration 'soon'"));
     assert_non_null(strstr(c->errors.v[1], "hmctl.conf:4: invalid address 'nowhere'"));
     assert_non_null(strstr(c->errors.v[2], "hmctl.conf:6: invalid boolean 'perhaps'"));
-    assert_non_null(strstr(c->errors.v[3], "hmctl.conf:8: unknown section [bogus]"));
-    assert_non_null(strstr(c->errors.v[4], "hmctl.conf:10: section [port] needs a name"));
+    assert_non_null(strstr(c->errors.v[3], "hmctl.conf:7: unknown section [bogus]"));
+    assert_non_null(strstr(c->errors.v[4], "hmctl.conf:9: section [port] needs a name"));
     assert_non_null(strstr(c->errors.v[5], "hmctl.conf:11: syntax error"));
     config_free(c);
 }
@@ -61,7 +61,7 @@ static void test_named_sections(void **state)
                          "[port \"ui\"]\naddress = 127.0.0.1:30080 ; inline comment\n"
                          "[port \"empty\"]\ntls = no\n", 0600);
     assert_int_equal(c->errors.n, 1); /* [port "empty"] lacks its address */
-    assert_non_null(strstr(c->errors.v[0], "hmctl.conf:7: [port \"empty\"] has no 'address'"));
+    assert_non_null(strstr(c->errors.v[0], "hmctl.conf:6: [port \"empty\"] has no 'address'"));
     const cfg_section **v;
     size_t n = cfg_sections_of(c, "port", &v);
     assert_int_equal(n, 3);
@@ -149,6 +149,18 @@ static void test_load_missing_explicit_file(void **state)
     config_free(c);
 }
 
+static void test_indented_and_empty_sections(void **state)
+{
+    /* an indented, pasted file: every line is its own setting, not a continuation */
+    hm_config *c = parse("  [hmctl]\n    interval = 3s\n    timeout = 4s\n[bogus]\n\n[docker \"x\"]\n", 0600);
+    assert_int_equal(cfg_get_ms(c, "hmctl", NULL, "interval", 0), 3000);
+    assert_int_equal(cfg_get_ms(c, "hmctl", NULL, "timeout", 0), 4000);
+    assert_int_equal(c->errors.n, 2); /* sections without keys are checked at their header */
+    assert_string_equal(c->errors.v[0], "hmctl.conf:4: unknown section [bogus]");
+    assert_string_equal(c->errors.v[1], "hmctl.conf:6: section [docker] takes no name");
+    config_free(c);
+}
+
 static void test_lists(void **state)
 {
     hm_config *c = parse("[installer]\nlog_dirs = /a/logs, /b\n", 0600);
@@ -171,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_inline_secret_needs_private_file),
         cmocka_unit_test(test_secret_file_and_env),
         cmocka_unit_test(test_load_missing_explicit_file),
+        cmocka_unit_test(test_indented_and_empty_sections),
         cmocka_unit_test(test_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
