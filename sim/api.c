@@ -100,41 +100,86 @@ static int parse_page(struct MHD_Connection *c, struct reply *r, long *page, lon
     return 0;
 }
 
-static void format_mb(char *buf, size_t n, uint64_t bytes)
+/* Hosts are written straight into the answer rather than built as jansson trees: a page of
+ * 100 hosts with their snapshots is some 6,000 JSON values, and the tree costs most of the time. */
+static void put_str(strbuf *sb, const char *s)
 {
-    snprintf(buf, n, "%lluMB", (unsigned long long)(bytes >> 20));
-}
-
-static json_t *snap_json(const struct sim_fleet *f, const struct sim_host *h,
-                         const struct sim_snap *s)
-{
-    char id[37], name[64], when[32];
-    fleet_snap_id(f, h, s->seq, id);
-    hm_format_time(s->at_ms, when, sizeof when);
-    snprintf(name, sizeof name, "snapshot-%u", s->seq);
-    return json_pack("{s:s,s:s,s:s,s:I,s:s}", "id", id, "snapshot_name", name, "created_at", when,
-                     "size", (json_int_t)s->size_mb << 20, "status", "create_done");
-}
-
-static json_t *snaps_json(const struct sim_fleet *f, const struct sim_host *h, int64_t now)
-{
-    json_t *a = json_array();
-    if (h->syncing) {
-        char id[37], name[64], when[32];
-        fleet_snap_id(f, h, h->snap_seq + 1, id);
-        hm_format_time(h->sync_start_ms, when, sizeof when);
-        snprintf(name, sizeof name, "snapshot-%u", h->snap_seq + 1);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:s}", "id", id, "snapshot_name",
-                                           name, "created_at", when, "size", (json_int_t)0,
-                                           "status", "create_doing"));
+    static const char hex[] = "0123456789abcdef";
+    sb_addc(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            sb_addc(sb, '\\');
+            sb_addc(sb, (char)*p);
+        } else if (*p < 0x20) {
+            char esc[7] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0};
+            sb_adds(sb, esc);
+        } else {
+            sb_addc(sb, (char)*p);
+        }
     }
-    for (unsigned k = 0; k < h->nsnaps; k++) json_array_append_new(a, snap_json(f, h, &h->snaps[k]));
+    sb_addc(sb, '"');
+}
+
+static void put_key(strbuf *sb, const char *key, bool first)
+{
+    if (!first) sb_addc(sb, ',');
+    put_str(sb, key);
+    sb_addc(sb, ':');
+}
+
+static void put_kstr(strbuf *sb, const char *key, const char *value)
+{
+    put_key(sb, key, false);
+    if (value) put_str(sb, value);
+    else sb_adds(sb, "null");
+}
+
+static void put_ktime(strbuf *sb, const char *key, int64_t ms)
+{
+    char buf[32];
+    if (ms > 0) hm_format_time(ms, buf, sizeof buf);
+    put_kstr(sb, key, ms > 0 ? buf : NULL);
+}
+
+static void put_snap(strbuf *sb, const struct sim_fleet *f, const struct sim_host *h,
+                     uint32_t seq, int64_t at_ms, uint64_t size, bool doing)
+{
+    char id[37], when[32];
+    fleet_snap_id(f, h, seq, id);
+    hm_format_time(at_ms, when, sizeof when);
+    sb_addf(sb,
+            "{\"id\":\"%s\",\"snapshot_name\":\"snapshot-%u\",\"created_at\":\"%s\","
+            "\"size\":%llu,\"status\":\"%s\"}",
+            id, seq, when, (unsigned long long)size, doing ? "create_doing" : "create_done");
+}
+
+static void put_snaps(strbuf *sb, const struct sim_fleet *f, const struct sim_host *h)
+{
+    sb_addc(sb, '[');
+    if (h->syncing) put_snap(sb, f, h, h->snap_seq + 1, h->sync_start_ms, 0, true);
+    for (unsigned k = 0; k < h->nsnaps; k++) {
+        if (k || h->syncing) sb_addc(sb, ',');
+        put_snap(sb, f, h, h->snaps[k].seq, h->snaps[k].at_ms, (uint64_t)h->snaps[k].size_mb << 20,
+                 false);
+    }
+    sb_addc(sb, ']');
+}
+
+static json_t *snaps_json(const struct sim_fleet *f, const struct sim_host *h)
+{
+    strbuf sb = {0};
+    put_snaps(&sb, f, h);
+    json_t *a = json_loads(sb_str(&sb), 0, NULL);
+    sb_free(&sb);
     return a;
 }
 
-static json_t *detail_json(const struct sim_host *h, int64_t now)
+static void put_detail(strbuf *sb, const struct sim_host *h, int64_t now)
 {
-    if (!h->syncing) return json_object();
+    if (!h->syncing) {
+        sb_adds(sb, "{}");
+        return;
+    }
     int64_t total = h->sync_end_ms - h->sync_start_ms;
     int64_t done = now - h->sync_start_ms;
     if (done < 0) done = 0;
@@ -144,57 +189,59 @@ static json_t *detail_json(const struct sim_host *h, int64_t now)
     /* the console reports the link speed the transfer runs at, in whole Mbps */
     double secs = (double)total / 1000.0;
     unsigned mbps = (unsigned)((double)h->sync_bytes * 8 / 1e6 / (secs > 0.001 ? secs : 0.001));
-    char speed[32], tot[32], syn[32];
-    snprintf(speed, sizeof speed, "%uMbps", mbps ? mbps : 1);
-    format_mb(tot, sizeof tot, h->sync_bytes);
-    format_mb(syn, sizeof syn, synced);
-    return json_pack("{s:i,s:s,s:s,s:s,s:I}", "percent", (int)(frac * 100), "speed", speed,
-                     "sync_total", tot, "synced", syn, "remaining_time",
-                     (json_int_t)((total - done + 999) / 1000));
+    sb_addf(sb,
+            "{\"percent\":%d,\"speed\":\"%uMbps\",\"sync_total\":\"%lluMB\",\"synced\":\"%lluMB\","
+            "\"remaining_time\":%lld}",
+            (int)(frac * 100), mbps ? mbps : 1, (unsigned long long)(h->sync_bytes >> 20),
+            (unsigned long long)(synced >> 20), (long long)((total - done + 999) / 1000));
+}
+
+static void put_host(strbuf *sb, const struct sim_fleet *f, const struct sim_host *h, int64_t now)
+{
+    const struct sim_gateway *gw = &f->gws[h->gateway];
+    char ip[32], mac[32];
+    sb_addc(sb, '{');
+    put_key(sb, "id", true);
+    put_str(sb, h->id);
+    put_kstr(sb, "host_name", h->name);
+    put_kstr(sb, "host_type", sim_host_type_name(h->type));
+    put_kstr(sb, "system_type", h->windows ? "Windows" : "Linux");
+    snprintf(ip, sizeof ip, "%u.%u.%u.%u", h->ip >> 24, (h->ip >> 16) & 255, (h->ip >> 8) & 255,
+             h->ip & 255);
+    snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", h->mac[0], h->mac[1], h->mac[2],
+             h->mac[3], h->mac[4], h->mac[5]);
+    /* agents that never reported an address show up as null or as the text "None" */
+    put_kstr(sb, "ip_address", h->ip_kind == 1 ? NULL : h->ip_kind == 2 ? "None" : ip);
+    put_kstr(sb, "mac_address", h->ip_kind == 1 ? NULL : h->ip_kind == 2 ? "None" : mac);
+    put_kstr(sb, "h_host_status", sim_host_state_name(h->host_state));
+    put_kstr(sb, "h_boot_status", sim_boot_state_name(h->boot_state));
+    put_kstr(sb, "h_health_status", h->active ? "active" : "disconnected");
+    put_kstr(sb, "h_sync_status", sim_host_state_name(h->sync_state));
+    put_key(sb, "detail_data", false);
+    put_detail(sb, h, now);
+    put_ktime(sb, "last_snapshots_at", h->nsnaps ? h->snaps[0].at_ms : 0);
+    put_key(sb, "snapshots", false);
+    put_snaps(sb, f, h);
+    put_kstr(sb, "storage_id", gw->uuid);
+    put_kstr(sb, "target_name", gw->name);
+    put_kstr(sb, "target_platform", sim_cloud_name(gw->cloud));
+    put_key(sb, "license_valid", false);
+    sb_adds(sb, h->license_valid ? "true" : "false");
+    put_key(sb, "is_doing", false);
+    sb_adds(sb, h->syncing || h->op != OP_NONE ? "true" : "false");
+    char inst[32];
+    if (h->instance_seq) fleet_instance_id(f, h, inst, sizeof inst);
+    put_kstr(sb, "cloud_instance_id", h->instance_seq ? inst : NULL);
+    put_ktime(sb, "created_at", h->created_ms);
+    sb_addc(sb, '}');
 }
 
 static json_t *host_json(const struct sim_fleet *f, const struct sim_host *h, int64_t now)
 {
-    const struct sim_gateway *gw = &f->gws[h->gateway];
-    json_t *o = json_object();
-    char buf[64];
-    json_object_set_new(o, "id", json_string(h->id));
-    json_object_set_new(o, "host_name", json_string(h->name));
-    json_object_set_new(o, "host_type", json_string(sim_host_type_name(h->type)));
-    json_object_set_new(o, "system_type", json_string(h->windows ? "Windows" : "Linux"));
-    if (h->ip_kind == 1) {
-        json_object_set_new(o, "ip_address", json_null());
-        json_object_set_new(o, "mac_address", json_null());
-    } else if (h->ip_kind == 2) {
-        json_object_set_new(o, "ip_address", json_string("None"));
-        json_object_set_new(o, "mac_address", json_string("None"));
-    } else {
-        snprintf(buf, sizeof buf, "%u.%u.%u.%u", h->ip >> 24, (h->ip >> 16) & 255,
-                 (h->ip >> 8) & 255, h->ip & 255);
-        json_object_set_new(o, "ip_address", json_string(buf));
-        snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", h->mac[0], h->mac[1],
-                 h->mac[2], h->mac[3], h->mac[4], h->mac[5]);
-        json_object_set_new(o, "mac_address", json_string(buf));
-    }
-    json_object_set_new(o, "h_host_status", json_string(sim_host_state_name(h->host_state)));
-    json_object_set_new(o, "h_boot_status", json_string(sim_boot_state_name(h->boot_state)));
-    json_object_set_new(o, "h_health_status", json_string(h->active ? "active" : "disconnected"));
-    json_object_set_new(o, "h_sync_status", json_string(sim_host_state_name(h->sync_state)));
-    json_object_set_new(o, "detail_data", detail_json(h, now));
-    time_set(o, "last_snapshots_at", h->nsnaps ? h->snaps[0].at_ms : 0);
-    json_object_set_new(o, "snapshots", snaps_json(f, h, now));
-    json_object_set_new(o, "storage_id", json_string(gw->uuid));
-    json_object_set_new(o, "target_name", json_string(gw->name));
-    json_object_set_new(o, "target_platform", json_string(sim_cloud_name(gw->cloud)));
-    json_object_set_new(o, "license_valid", json_boolean(h->license_valid));
-    json_object_set_new(o, "is_doing", json_boolean(h->syncing || h->op != OP_NONE));
-    if (h->instance_seq) {
-        fleet_instance_id(f, h, buf, sizeof buf);
-        json_object_set_new(o, "cloud_instance_id", json_string(buf));
-    } else {
-        json_object_set_new(o, "cloud_instance_id", json_null());
-    }
-    time_set(o, "created_at", h->created_ms);
+    strbuf sb = {0};
+    put_host(&sb, f, h, now);
+    json_t *o = json_loads(sb_str(&sb), 0, NULL);
+    sb_free(&sb);
     return o;
 }
 
@@ -229,24 +276,32 @@ static void hosts_list(struct sim_server *s, struct MHD_Connection *c, struct re
     strvec ids = {0};
     if (arg(c, "ids")) sv_split_list(&ids, arg(c, "ids"));
     struct sim_fleet *f = &s->fleet;
-    json_t *data = json_array();
+    strbuf data = {0};
     size_t total = 0, first = (size_t)(page - 1) * (size_t)size;
     if (!status && !ids.n && !kw && !platform) {
         /* the common unfiltered page is a slice, whatever the fleet size */
         total = f->nhosts;
-        for (size_t i = first; i < total && i < first + (size_t)size; i++)
-            json_array_append_new(data, host_json(f, &f->hosts[i], now));
+        for (size_t i = first; i < total && i < first + (size_t)size; i++) {
+            if (i > first) sb_addc(&data, ',');
+            put_host(&data, f, &f->hosts[i], now);
+        }
     } else {
         for (size_t i = 0; i < f->nhosts; i++) {
             if (!host_matches(f, &f->hosts[i], status, &ids, kw, platform)) continue;
-            if (total >= first && total < first + (size_t)size)
-                json_array_append_new(data, host_json(f, &f->hosts[i], now));
+            if (total >= first && total < first + (size_t)size) {
+                if (total > first) sb_addc(&data, ',');
+                put_host(&data, f, &f->hosts[i], now);
+            }
             total++;
         }
     }
     sv_free(&ids);
-    reply_json(r, 200, json_pack("{s:i,s:I,s:o}", "page_size", (int)size, "total",
-                                 (json_int_t)total, "data", data));
+    strbuf out = {0};
+    sb_addf(&out, "{\"page_size\":%ld,\"total\":%zu,\"data\":[%s]}", size, total, sb_str(&data));
+    sb_free(&data);
+    r->status = 200;
+    r->len = out.len;
+    r->body = sb_detach(&out);
 }
 
 static json_t *base_sheet(const struct sim_fleet *f, const struct sim_host *h, json_t *o)
@@ -298,7 +353,7 @@ static void snapshot_sheet(const struct sim_fleet *f, const struct sim_host *h,
 {
     long page, size;
     if (parse_page(c, r, &page, &size)) return;
-    json_t *all = snaps_json(f, h, now), *data = json_array();
+    json_t *all = snaps_json(f, h), *data = json_array();
     size_t first = (size_t)(page - 1) * (size_t)size;
     for (size_t k = first; k < json_array_size(all) && k < first + (size_t)size; k++)
         json_array_append(data, json_array_get(all, k));
@@ -621,7 +676,7 @@ static void target_show(struct sim_server *s, const char *uuid, struct reply *r)
     json_object_set_new(o, "Storage",
                         json_pack("{s:{s:I,s:I,s:s}}", "data", "total_size", total_gib,
                                   "used_size", (json_int_t)(used[0] + used[1]), "region",
-                                  gw->name + strlen("HyperGate-")));
+                                  gw->region));
     json_object_set_new(o, "storage_pools", json_pack("{s:o}", "data", pools));
     json_object_set_new(o, "volume_groups",
                         json_pack("{s:[{s:s,s:s,s:s}]}", "data", "uuid", vg_id, "name",
@@ -858,7 +913,17 @@ static void control_route(struct sim_server *s, const char *method, const char *
             goto out;
         }
         if ((h = control_host(s, body, r))) {
-            if (!h->nsnaps) h->snaps[h->nsnaps++].seq = ++h->snap_seq;
+            /* snapshots newer than the new time would contradict it: drop them */
+            unsigned k = 0;
+            while (k < h->nsnaps && h->snaps[k].at_ms > ms) k++;
+            if (k == h->nsnaps) {
+                h->snaps[0].seq = ++h->snap_seq;
+                h->snaps[0].size_mb = 1024;
+                h->nsnaps = 1;
+            } else {
+                memmove(&h->snaps[0], &h->snaps[k], (h->nsnaps - k) * sizeof h->snaps[0]);
+                h->nsnaps = (uint8_t)(h->nsnaps - k);
+            }
             h->snaps[0].at_ms = ms;
             char buf[32];
             hm_format_time(ms, buf, sizeof buf);

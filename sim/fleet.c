@@ -414,8 +414,9 @@ void fleet_init(struct sim_fleet *f, const struct sim_opts *opt, int64_t now)
         uint64_t st = sim_mix(opt->seed ^ 0x6a7e, k);
         sim_uuid(opt->seed, UUID_GATEWAY, k, gw->uuid);
         gw->cloud = (uint8_t)sim_rand_below(&st, HM_ARRAY_LEN(cloud_names));
-        snprintf(gw->name, sizeof gw->name, "HyperGate-%s-%02zu",
-                 regions[sim_rand_below(&st, HM_ARRAY_LEN(regions))], k + 1);
+        snprintf(gw->region, sizeof gw->region, "%s",
+                 regions[sim_rand_below(&st, HM_ARRAY_LEN(regions))]);
+        snprintf(gw->name, sizeof gw->name, "HyperGate-%s-%02zu", gw->region, k + 1);
         gw->online = true;
         gw->pool_bytes = (uint64_t)rand_range(&st, 20, 200) << 40;
     }
@@ -447,10 +448,13 @@ void fleet_init(struct sim_fleet *f, const struct sim_opts *opt, int64_t now)
     free(g);
 
     /* a few hosts are mid-sync when the simulator starts, so progress is visible at once */
+    size_t started = 0;
     for (size_t i = 0; i < f->nhosts; i++) {
         struct sim_host *h = &f->hosts[i];
         int64_t interval = scaled(f, (int64_t)h->interval_min * MIN_MS);
-        if (registered(h) && h->active && !h->paused && chance(&f->rng, 40)) {
+        if (registered(h) && h->active && !h->paused && h->nsnaps &&
+            (chance(&f->rng, 40) || (!started && i + 1 >= f->nhosts / 2))) {
+            started++;
             int64_t dur = scaled(f, opt->sync_delay_ms) * rand_range(&f->rng, 50, 200) / 100;
             sync_start(f, h, now - rand_range(&f->rng, 0, dur * 9 / 10), dur, false);
         }

@@ -105,6 +105,7 @@ struct sim_job {
 struct sim_gateway {
     char uuid[37];
     char name[48];
+    char region[16];
     uint8_t cloud;
     bool online;
     uint64_t pool_bytes;
