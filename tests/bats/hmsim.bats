@@ -34,6 +34,11 @@ stop_sim() {
         sleep 0.1
     done
     rm -f "$dir/bgpid"
+    # under ASan/UBSan a finding is only visible in the simulator's own stderr
+    if grep -q 'Sanitizer' "$dir/err"; then
+        cat "$dir/err" >&2
+        return 1
+    fi
 }
 
 setup_file() {
