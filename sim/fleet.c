@@ -239,14 +239,15 @@ static void gen_specials(struct sim_fleet *f, struct gen_host *g, int64_t now)
 {
     if (f->nhosts < 10) return;
     uint64_t st = sim_mix(f->opt.seed, 0x5bec1a1);
-    size_t disc = 0, expired = 0;
+    size_t disc = 0, expired = 0, unreg = 0;
     for (size_t i = 0; i < f->nhosts; i++) {
         disc += !f->hosts[i].active;
         expired += !f->hosts[i].license_valid;
+        unreg += g[i].unregistered;
     }
     /* pick registered, healthy hosts for each special so they do not overlap */
-    size_t picks[3];
-    for (int k = 0; k < 3; k++) {
+    size_t picks[4];
+    for (int k = 0; k < 4; k++) {
         size_t i;
         int tries = 0;
         do {
@@ -267,6 +268,10 @@ static void gen_specials(struct sim_fleet *f, struct gen_host *g, int64_t now)
         g[picks[1]].end_ms = now - rand_range(&st, 30 * MIN_MS, 6 * HOUR_MS);
     }
     if (!expired) f->hosts[picks[2]].license_valid = false;
+    if (!unreg) {
+        g[picks[3]].unregistered = true;
+        g[picks[3]].end_ms = now - rand_range(&st, 2 * DAY_MS, 20 * DAY_MS);
+    }
 }
 
 /* Register, drill, clean, takeover and unregister jobs of one host. */
@@ -286,7 +291,7 @@ static void gen_events(struct sim_fleet *f, struct gen_host *g, size_t i, int64_
                    JS_DONE, &st);
     }
     int64_t end = g[i].end_ms;
-    if (!g[i].unregistered && chance(&st, 10)) {
+    if (!g[i].unregistered && !h->paused && chance(&st, 10)) {
         /* a rare takeover: the source stopped replicating when the target took over */
         int64_t at = rand_range(&st, g[i].begin_ms, end);
         g[i].taken_over = true;

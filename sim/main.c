@@ -226,7 +226,9 @@ int main(int argc, char **argv)
         flags, (uint16_t)port, NULL, NULL, api_handle, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
         MHD_OPTION_NOTIFY_COMPLETED, api_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1000, MHD_OPTION_END);
+        (unsigned)1000,
+        /* each connection holds a thread: reap keep-alive connections a client forgot */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "hmsim: cannot listen on %s port %ld: %s\n", bind_ip, port,
                 errno ? strerror(errno) : "libmicrohttpd refused the configuration");
