@@ -43,8 +43,8 @@ stop_sim() {
 
 setup_file() {
     export SIM="$BATS_FILE_TMPDIR/main"
-    start_sim "$SIM" --seed 42 --hosts 1200 --speed 10 --boot-delay 1s --clean-delay 1s \
-        --sync-delay 2s
+    start_sim "$SIM" --seed 42 --hosts 1200 --speed 4 --boot-delay 4s --clean-delay 2s \
+        --sync-delay 4s
 }
 
 teardown_file() {
