@@ -18,12 +18,15 @@ tmux jq curl openssl iproute2 iptables sqlite3 prometheus pssh htop hyperfine pr
 "
 
 # A package counts as present only when dpkg reports it fully installed ("install ok
-# installed"); half-configured or removed-but-config-left states need apt-get again.
+# installed"); half-configured or removed-but-config-left states need apt-get again. One
+# dpkg-query call for the whole list keeps the common (nothing missing) case fast.
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+	awk '$2 == "install" && $3 == "ok" && $4 == "installed" { printf " %s", $1 }' || true)
 missing=""
 for pkg in $PACKAGES; do
-	state=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-	case "$state" in
-	"install ok installed") ;;
+	case "$installed " in
+	*" $pkg "*) ;;
 	*) missing="$missing $pkg" ;;
 	esac
 done
