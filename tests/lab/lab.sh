@@ -67,6 +67,35 @@ wait_until() {
 	done
 }
 
+# wait_up NAME SECONDS COMMAND...: like wait_until, for a server spawned as NAME, but gives up
+# at once when the server has exited. Sets WHY to the reason on failure.
+wait_up() {
+	local name=$1 limit=$2 deadline
+	shift 2
+	deadline=$(($(date +%s) + limit))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! alive "$name"; then
+			WHY="$name exited"
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			WHY="$name did not answer within ${limit}s"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# last_line FILE: the last non-empty line of a log, for a reason; else where to look.
+last_line() {
+	local l
+	l=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c1-200)
+	echo "${l:-see $1}"
+}
+
 # spawn NAME LOG COMMAND...: start COMMAND in the background in its own session (setsid), so
 # `down` can stop it together with every child it forks by signalling the process group. The
 # session id is recorded in DIR/pids/NAME.pid.
@@ -89,6 +118,14 @@ mark_up() { echo up >"$LAB/state/$1"; }
 mark_skip() {
 	log "$1 unavailable: $2"
 	printf '%s\n' "$2" >"$LAB/state/$1"
+}
+# fail NAME REASON [PROCESS...]: stop what was started for NAME (a half-started server must not
+# linger until `down`) and record the reason.
+fail() {
+	local name=$1 reason=$2
+	shift 2
+	stop "$name" "$@"
+	mark_skip "$name" "$reason"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -114,15 +151,15 @@ start_docker() {
 		--data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
 		--iptables=false --ip6tables=false --bridge=none \
 		--shutdown-timeout 2 --log-level warn
-	if ! wait_until 30 docker_api /_ping; then
-		mark_skip docker "dockerd did not answer within 30s: $(tail -n 1 "$d/dockerd.log")"
+	if ! wait_up docker 30 docker_api /_ping; then
+		fail docker "$WHY: $(last_line "$d/dockerd.log")"
 		return
 	fi
 
 	# No registry is reachable: the image is busybox-static with one symlink per applet.
 	local applet
 	cp /bin/busybox "$d/rootfs/bin/busybox" 2>/dev/null || {
-		mark_skip docker "no /bin/busybox (package busybox-static)"
+		fail docker "no /bin/busybox (package busybox-static)"
 		return
 	}
 	for applet in $(/bin/busybox --list); do
@@ -131,7 +168,7 @@ start_docker() {
 	tar -C "$d/rootfs" -cf "$d/rootfs.tar" .
 	if ! dock import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$d/rootfs.tar" hmlab/busybox:latest \
 		>>"$d/setup.log" 2>&1; then
-		mark_skip docker "docker import of the busybox image failed: $(tail -n 1 "$d/setup.log")"
+		fail docker "docker import of the busybox image failed: $(last_line "$d/setup.log")"
 		return
 	fi
 
@@ -156,13 +193,13 @@ start_docker() {
 	run_ctr proxy-api hyperbdr hmlab/busybox sleep 86400
 	run_ctr unrelated other hmlab/busybox sleep 86400
 	if [ "$ok" = 0 ]; then
-		mark_skip docker "docker run failed: $(tail -n 1 "$d/setup.log")"
+		fail docker "docker run failed: $(last_line "$d/setup.log")"
 		return
 	fi
 	dock wait owl-api >>"$d/setup.log" 2>&1 || true
 	# Health is only reported after the first check has run; wait for both verdicts.
 	if ! wait_until 20 health_is ant-api healthy || ! wait_until 20 health_is porter-api unhealthy; then
-		mark_skip docker "container health did not settle within 20s"
+		fail docker "container health did not settle within 20s"
 		return
 	fi
 	mark_up docker
@@ -222,8 +259,8 @@ EOF
 		ERL_CRASH_DUMP="$d/erl_crash.dump" \
 		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
 		/usr/lib/rabbitmq/bin/rabbitmq-server
-	if ! wait_until 40 rmq_api /overview; then
-		mark_skip rabbitmq "management API did not answer within 40s (see $d/log)"
+	if ! wait_up rabbitmq 40 rmq_api /overview; then
+		fail rabbitmq "$WHY (management API; logs in $d/log)" epmd
 		return
 	fi
 
@@ -235,16 +272,16 @@ EOF
 		rmq_api /permissions/%2F/hmctl -X PUT -d '{"configure":".*","write":".*","read":".*"}' &&
 		rmq_api /queues/%2F/hm.tasks -X PUT -d '{"durable":true}' &&
 		rmq_api /queues/%2F/hm.events -X PUT -d '{"durable":true}'; } >>"$d/setup.log" 2>&1; then
-		mark_skip rabbitmq "setting up user and queues failed: $(tail -n 1 "$d/setup.log")"
+		fail rabbitmq "setting up user and queues failed: $(last_line "$d/setup.log")" epmd
 		return
 	fi
 	for i in $(seq 1 12); do
 		rmq_api /exchanges/%2F/amq.default/publish -X POST -d "{\"properties\":{\"delivery_mode\":2},\"routing_key\":\"hm.tasks\",\"payload\":\"task $i\",\"payload_encoding\":\"string\"}" \
-			>>"$d/setup.log" 2>&1 || { mark_skip rabbitmq "publishing to hm.tasks failed"; return; }
+			>>"$d/setup.log" 2>&1 || { fail rabbitmq "publishing to hm.tasks failed" epmd; return; }
 	done
 	# Queue statistics lag the publish by a collection interval or two.
 	if ! wait_until 15 queue_has hm.tasks 12 || ! wait_until 5 queue_has hm.events 0; then
-		mark_skip rabbitmq "queue hm.tasks did not report 12 messages within 15s"
+		fail rabbitmq "queue hm.tasks did not report 12 messages within 15s" epmd
 		return
 	fi
 	mark_up rabbitmq
@@ -262,7 +299,7 @@ start_mariadb() {
 	# --no-defaults keeps /etc/mysql out; root may log in over the lab's socket without a password.
 	if ! mariadb-install-db --no-defaults --datadir="$d/data" --user="$(id -un)" \
 		--auth-root-authentication-method=normal --skip-test-db >"$d/install.log" 2>&1; then
-		mark_skip mariadb "mariadb-install-db failed: $(tail -n 1 "$d/install.log")"
+		mark_skip mariadb "mariadb-install-db failed: $(last_line "$d/install.log")"
 		return
 	fi
 	spawn mariadb "$d/console.log" mariadbd --no-defaults --user="$(id -un)" \
@@ -270,8 +307,8 @@ start_mariadb() {
 		--socket="$d/mysqld.sock" --pid-file="$d/mariadbd.pid" --log-error="$d/error.log" \
 		--bind-address=127.0.0.1 --port="$MARIADB_PORT" --skip-networking=0 \
 		--skip-log-bin --innodb-buffer-pool-size=16M --performance-schema=OFF
-	if ! wait_until 30 maria_root -e 'SELECT 1'; then
-		mark_skip mariadb "mariadbd did not answer within 30s: $(tail -n 1 "$d/error.log" 2>/dev/null)"
+	if ! wait_up mariadb 30 maria_root -e 'SELECT 1'; then
+		fail mariadb "$WHY: $(last_line "$d/error.log")"
 		return
 	fi
 	local pw
@@ -280,7 +317,7 @@ start_mariadb() {
 	if ! maria_root -e "CREATE USER 'hmctl'@'127.0.0.1' IDENTIFIED BY '$pw';
 		GRANT SELECT, PROCESS, REPLICATION CLIENT ON *.* TO 'hmctl'@'127.0.0.1';" \
 		>>"$d/setup.log" 2>&1; then
-		mark_skip mariadb "creating user hmctl failed: $(tail -n 1 "$d/setup.log")"
+		fail mariadb "creating user hmctl failed: $(last_line "$d/setup.log")"
 		return
 	fi
 	mark_up mariadb
@@ -297,8 +334,8 @@ start_redis() {
 	spawn redis "$d/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
 		--dir "$d" --pidfile "$d/redis.pid" --daemonize no \
 		--save '' --appendonly no --protected-mode yes
-	if ! wait_until 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping; then
-		mark_skip redis "redis-server did not answer within 10s: $(tail -n 1 "$d/redis.log")"
+	if ! wait_up redis 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping; then
+		fail redis "$WHY: $(last_line "$d/redis.log")"
 		return
 	fi
 	mark_up redis
@@ -330,8 +367,8 @@ bind-address = "127.0.0.1:$INFLUXDB_RPC_PORT"
   log-enabled = false
 EOF
 	spawn influxdb "$d/influxd.log" influxd run -config "$d/influxdb.conf" -pidfile "$d/influxd.pid"
-	if ! wait_until 15 curl -fsS --max-time 2 "http://127.0.0.1:$INFLUXDB_PORT/ping"; then
-		mark_skip influxdb "influxd did not answer within 15s: $(tail -n 1 "$d/influxd.log")"
+	if ! wait_up influxdb 15 curl -fsS --max-time 2 "http://127.0.0.1:$INFLUXDB_PORT/ping"; then
+		fail influxdb "$WHY: $(last_line "$d/influxd.log")"
 		return
 	fi
 	mark_up influxdb
@@ -343,7 +380,7 @@ start_tls() {
 	if ! openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj /CN=localhost \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout "$d/key.pem" -out "$d/cert.pem" >"$d/openssl.log" 2>&1; then
-		mark_skip tls "openssl could not make a certificate: $(tail -n 1 "$d/openssl.log")"
+		mark_skip tls "openssl could not make a certificate: $(last_line "$d/openssl.log")"
 		return
 	fi
 	chmod 600 "$d/key.pem"
@@ -375,8 +412,8 @@ class Server(socketserver.ThreadingTCPServer):
 Server(("127.0.0.1", port), Handler).serve_forever()
 EOF
 	spawn tls "$d/server.log" "$PY" "$d/server.py" "$TLS_PORT" "$d/cert.pem" "$d/key.pem"
-	if ! wait_until 10 curl -fsS --max-time 2 --cacert "$d/cert.pem" "https://localhost:$TLS_PORT/"; then
-		mark_skip tls "TLS listener did not answer within 10s: $(tail -n 1 "$d/server.log")"
+	if ! wait_up tls 10 curl -fsS --max-time 2 --cacert "$d/cert.pem" "https://localhost:$TLS_PORT/"; then
+		fail tls "$WHY: $(last_line "$d/server.log")"
 		return
 	fi
 	mark_up tls
