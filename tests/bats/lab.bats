@@ -33,8 +33,20 @@ file_bytes() {
 	assert_output 600
 	run grep -x "address = 127.0.0.1:$LAB_TLS_PORT" "$LAB_DIR/hmctl.conf"
 	assert_success
-	run stat -c %a "$LAB_RABBITMQ_PASSWORD_FILE" "$LAB_MARIADB_PASSWORD_FILE"
-	assert_output $'600\n600'
+	run grep -x "url = http://127.0.0.1:$LAB_RABBITMQ_MGMT_PORT" "$LAB_DIR/hmctl.conf"
+	assert_success
+}
+
+@test "lab: the rabbitmq password file is private" {
+	require_lab rabbitmq
+	run stat -c %a "$LAB_RABBITMQ_PASSWORD_FILE"
+	assert_output 600
+}
+
+@test "lab: the mariadb password file is private" {
+	require_lab mariadb
+	run stat -c %a "$LAB_MARIADB_PASSWORD_FILE"
+	assert_output 600
 }
 
 @test "lab: docker reports ant-api Up (healthy)" {

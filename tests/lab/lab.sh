@@ -303,9 +303,11 @@ start_mariadb() {
 	command -v mariadbd >/dev/null || { mark_skip mariadb "mariadbd not installed"; return; }
 	mkdir -p "$d/data" "$d/tmp"
 	# --no-defaults keeps /etc/mysql out; root may log in over the lab's socket without a password.
-	if ! mariadb-install-db --no-defaults --datadir="$d/data" --user="$(id -un)" \
+	# The bootstrap server needs a private TMPDIR: two of them in a shared /tmp delete each
+	# other's temporary tables ("Unknown table 'mysql.tmp_user_sys'") when labs start together.
+	if ! TMPDIR="$d/tmp" mariadb-install-db --no-defaults --datadir="$d/data" --user="$(id -un)" \
 		--auth-root-authentication-method=normal --skip-test-db >"$d/install.log" 2>&1; then
-		mark_skip mariadb "mariadb-install-db failed: $(last_line "$d/install.log")"
+		mark_skip mariadb "mariadb-install-db failed: $(grep -m1 'ERROR' "$d/install.log" || last_line "$d/install.log")"
 		return
 	fi
 	spawn mariadb "$d/console.log" mariadbd --no-defaults --user="$(id -un)" \
