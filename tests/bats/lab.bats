@@ -131,7 +131,7 @@ file_bytes() {
 
 @test "lab: influxdb /ping answers 204" {
 	require_lab influxdb
-	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LAB_INFLUXDB_PORT/ping"
+	run curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LAB_INFLUXDB_PORT/ping"
 	assert_output 204
 }
 

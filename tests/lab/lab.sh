@@ -459,6 +459,7 @@ write_env() {
 			"LAB_DOCKER_PROJECT=hyperbdr" \
 			"LAB_RABBITMQ_PORT=$RABBITMQ_PORT" \
 			"LAB_RABBITMQ_MGMT_PORT=$RABBITMQ_MGMT_PORT" \
+			"LAB_RABBITMQ_EPMD_PORT=$RABBITMQ_EPMD_PORT" \
 			"LAB_RABBITMQ_URL=http://127.0.0.1:$RABBITMQ_MGMT_PORT" \
 			"LAB_RABBITMQ_USER=hmctl" \
 			"LAB_RABBITMQ_PASSWORD_FILE=$LAB/secrets/rabbitmq.password" \
@@ -616,8 +617,14 @@ cmd_down() {
 		done
 	fi
 	stop docker rabbitmq mariadb redis influxdb tls
-	# epmd after RabbitMQ, which deregisters from it on the way down.
+	# epmd after RabbitMQ, which deregisters from it on the way down. Should ours have died
+	# early, Erlang started one of its own on the lab's epmd port: ask that one to exit too.
 	stop epmd
+	local epmd_port
+	epmd_port=$(sed -n "s/^LAB_RABBITMQ_EPMD_PORT='\([0-9]*\)'$/\1/p" "$LAB/env" 2>/dev/null || true)
+	if [ -n "$epmd_port" ] && command -v epmd >/dev/null; then
+		epmd -port "$epmd_port" -kill >/dev/null 2>&1 || true
+	fi
 	# dockerd leaves its exec root's network namespace (and, after a crash, container mounts)
 	# mounted; unmount everything below DIR, deepest first, and nothing else.
 	local real m
