@@ -210,7 +210,7 @@ bash_complete() {
 	assert_success
 	assert_line status
 	assert_line check
-	run bash_complete "$HMCTL" st
+	run bash_complete "$HMCTL" stat
 	assert_output status
 	run bash_complete "$HMCTL" config s
 	assert_output show
