@@ -16,25 +16,26 @@ static const struct hm_opt opts[] = {
 static int run(hm_ctx *ctx, int argc, char **argv)
 {
     struct tui_options to = {0};
-    const char *interval = NULL;
+    const char *interval = NULL, *count = NULL;
     hm_optparse op;
     hm_opt_init(&op, ctx, argc, argv);
     for (int c; (c = hm_opt_next(&op)) != -1;) {
         switch (c) {
-        case 'n': {
-            char *end;
-            to.count = strtol(op.arg, &end, 10);
-            if (*op.arg == '\0' || *end || to.count < 1)
-                return hm_usage_error(ctx, "invalid count '%s' (a number of refreshes, 1 or more)",
-                                      op.arg);
-            break;
-        }
+        case 'n': count = op.arg; break;
         case 'i': interval = op.arg; break;
         case OPT_READONLY: to.readonly = true; break;
         default: return op.status;
         }
     }
+    /* Values are checked once parsing is over: the parser owns state until its end. */
     if (op.argc) return hm_usage_error(ctx, "unexpected argument '%s'", op.argv[0]);
+    if (count) {
+        char *end;
+        to.count = strtol(count, &end, 10);
+        if (*count == '\0' || *end || to.count < 1)
+            return hm_usage_error(ctx, "invalid count '%s' (a number of refreshes, 1 or more)",
+                                  count);
+    }
     if (interval && (hm_parse_duration(interval, &to.interval_ms) < 0 || to.interval_ms < 100))
         return hm_usage_error(ctx, "invalid interval '%s' (a duration of 100ms or more: 1s, 5m)",
                               interval);
