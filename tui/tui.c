@@ -145,9 +145,11 @@ static int dispatch_key(struct tui *t, int key)
 
 /* ---- header, tabs, footer, help ---- */
 
+/* Whole seconds, rounded up: stale data is at least this old, and the once-a-second tick
+ * lands on whole seconds so the figure is exact when drawn. */
 static void format_age(int64_t ms, char *buf, size_t size)
 {
-    hm_format_duration(ms - ms % 1000, buf, size);
+    hm_format_duration((ms + 999) / 1000 * 1000, buf, size);
 }
 
 /* Whether the snapshot is older than two intervals: the poller is stuck or sources hang. */

@@ -44,6 +44,7 @@ setup() {
 
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	if [ -s "$D/listener.pid" ]; then kill "$(cat "$D/listener.pid")" 2>/dev/null || true; fi
 }
 
 # Starts `hmctl tui ARGS` in an 80x24 tmux pane; ENV (e.g. "NO_COLOR=1") goes before it.
@@ -147,6 +148,31 @@ color_sgrs() {
 	# In colour, "closed" is drawn in the critical colour (red).
 	run bash -c "tmux -L '$SOCK' capture-pane -p -e | grep -a 'Port console'"
 	assert_output --regexp $'\e\\[[0-9;]*31[0-9;]*mclosed'
+}
+
+@test "data older than two intervals is marked stale with its age" {
+	if ! "$HMCTL" -c "$CONF" status --json | jq -e '.components[] | select(.kind == "port")' > /dev/null; then
+		skip "this build has no port collector"
+	fi
+	# A listener that accepts and never answers: each TLS handshake takes the whole
+	# [hmctl] timeout (3 s), far longer than two 300 ms intervals.
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' > "$D/listener.port" &
+	echo $! > "$D/listener.pid"
+	for _ in $(seq 50); do [ -s "$D/listener.port" ] && break; sleep 0.1; done
+	sed -i "s/^address = .*/address = 127.0.0.1:$(cat "$D/listener.port")/; s/^tls = no/tls = yes/; s/^timeout = 1s/timeout = 3s/" "$CONF"
+	tui_start -i 300ms
+	wait_for 'STALE [0-9]+s old \([0-9]{2}:[0-9]{2}:[0-9]{2}\)$'
+	run --keep-empty-lines screen
+	assert_line --index 0 --regexp ' CRITICAL +STALE [0-9]+s old '
 }
 
 @test "? opens the help overlay with every key of the screen; any key closes it" {
