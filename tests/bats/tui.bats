@@ -44,6 +44,7 @@ setup() {
 
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 	if [ -s "$D/listener.pid" ]; then kill "$(cat "$D/listener.pid")" 2>/dev/null || true; fi
 }
 
