@@ -101,6 +101,10 @@ extern const hm_collector hm_collectors[];
  * Returns the number of collectors abandoned: while it is non-zero, cfg and kv may still be in
  * use by their threads and must not be freed. */
 int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out);
+/* How many collector threads abandoned by hm_poll_run are still running in this process;
+ * while non-zero, the configuration they were given must stay allocated. */
+int hm_poll_abandoned_running(void);
+
 /* The same over another table of collectors (terminated by {NULL, NULL}); for tests. */
 int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv,
                       const char *const *only, hm_result *out);

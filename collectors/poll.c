@@ -1,5 +1,6 @@
 /* The poll cycle: every collector in a thread of its own, each bounded by its deadline. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,11 +10,20 @@
 
 /* One collector run. Shared between the runner and the thread: whoever finishes last frees it,
  * so an abandoned collector can still finish (or hang) without touching freed memory. */
+/* Abandoned collector threads still running (process-wide, for hm_poll_abandoned_running). */
+static atomic_int abandoned_running;
+
+int hm_poll_abandoned_running(void)
+{
+    return atomic_load(&abandoned_running);
+}
+
 struct job {
     const hm_collector *col;
     hm_collect_ctx cc;
     hm_result result;
     bool done;
+    bool abandoned;
     int refs;
 };
 
@@ -58,6 +68,7 @@ static void *run_job(void *arg)
     j->col->fn(&j->cc, &j->result);
     pthread_mutex_lock(&sh->mu);
     j->done = true;
+    if (j->abandoned) atomic_fetch_sub(&abandoned_running, 1);
     sh->pending--;
     pthread_cond_broadcast(&sh->cv);
     job_unref_locked(j);
@@ -135,6 +146,8 @@ int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv
         if (j->done) hm_result_move(out, &j->result);
         else {
             abandoned++;
+            j->abandoned = true;
+            atomic_fetch_add(&abandoned_running, 1);
             hm_result_add_component(out, j->col->name, j->col->name, HM_UNKNOWN, "no answer",
                                     "no answer within %g s", (double)timeout / 1000);
         }

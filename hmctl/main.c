@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collectors/collector.h"
 #include "lib/clock.h"
 #include "lib/cli.h"
 
@@ -91,7 +92,8 @@ int main(int argc, char **argv)
     int rc;
     if (hit->subs && !hit->run) rc = hm_run_subcommand(&ctx, hit, argc - i - 1, argv + i + 1);
     else rc = hit->run(&ctx, argc - i, argv + i);
-    config_free(ctx.cfg);
+    /* A collector abandoned at its deadline may still read the configuration. */
+    if (!hm_poll_abandoned_running()) config_free(ctx.cfg);
     fflush(stdout);
     if (ferror(stdout)) {
         hm_error("cannot write to standard output");

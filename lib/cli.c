@@ -53,65 +53,49 @@ hm_config *hm_ctx_config(hm_ctx *ctx)
     return c;
 }
 
-struct opt_state {
-    struct option *longs;
-    char *shorts;
-};
-
 void hm_opt_init(hm_optparse *op, hm_ctx *ctx, int argc, char **argv)
 {
     memset(op, 0, sizeof *op);
     op->ctx = ctx;
     op->in_argc = argc;
     op->in_argv = argv;
-    size_t n = 0;
+    _Static_assert(sizeof op->longs[0] == sizeof(struct option), "option layout");
+    struct option *longs = (struct option *)op->longs;
+    size_t n = 0, k = 0;
     const struct hm_opt *opts = ctx->cmd ? ctx->cmd->opts : NULL;
-    for (const struct hm_opt *o = opts; o && o->name; o++) n++;
-    struct opt_state *s = xcalloc(1, sizeof *s);
-    s->longs = xcalloc(n + 2, sizeof(struct option));
-    strbuf sh = {0};
-    sb_adds(&sh, "+:h"); /* stop at the first positional; ':' reports missing arguments */
-    for (size_t i = 0; i < n; i++) {
-        const struct hm_opt *o = &opts[i];
-        s->longs[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->id};
+    /* "+": stop at the first positional; ":": report missing arguments as ':' */
+    op->shorts[k++] = '+';
+    op->shorts[k++] = ':';
+    op->shorts[k++] = 'h';
+    for (const struct hm_opt *o = opts; o && o->name && n < HM_OPT_MAX; o++, n++) {
+        longs[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->id};
         if (o->id > 0 && o->id < 256) {
-            sb_addc(&sh, (char)o->id);
-            if (o->arg) sb_addc(&sh, ':');
+            op->shorts[k++] = (char)o->id;
+            if (o->arg) op->shorts[k++] = ':';
         }
     }
-    s->longs[n] = (struct option){"help", no_argument, NULL, 'h'};
-    s->shorts = sb_detach(&sh);
-    op->priv = s;
+    op->shorts[k] = '\0';
+    longs[n] = (struct option){"help", no_argument, NULL, 'h'};
+    longs[n + 1] = (struct option){NULL, 0, NULL, 0};
     optind = 0; /* full reinitialisation of getopt */
     opterr = 0;
 }
 
-static void opt_done(hm_optparse *op)
-{
-    struct opt_state *s = op->priv;
-    if (!s) return;
-    free(s->longs);
-    free(s->shorts);
-    free(s);
-    op->priv = NULL;
-}
-
 int hm_opt_next(hm_optparse *op)
 {
-    struct opt_state *s = op->priv;
-    if (!s) return -1;
-    int c = getopt_long(op->in_argc, op->in_argv, s->shorts, s->longs, NULL);
+    if (op->done) return -1;
+    int c = getopt_long(op->in_argc, op->in_argv, op->shorts, (struct option *)op->longs, NULL);
     op->arg = optarg;
     if (c == -1) {
         op->argc = op->in_argc - optind;
         op->argv = op->in_argv + optind;
-        opt_done(op);
+        op->done = true;
         return -1;
     }
     if (c == 'h') {
         hm_cmd_help(op->ctx, stdout);
         op->status = 0;
-        opt_done(op);
+        op->done = true;
         return HM_OPT_EXIT;
     }
     if (c == '?' || c == ':') {
@@ -120,7 +104,7 @@ int hm_opt_next(hm_optparse *op)
         else if (optopt && optopt < 256 && bad && bad[0] == '-' && bad[1] != '-')
             op->status = hm_usage_error(op->ctx, "unknown option '-%c'", optopt);
         else op->status = hm_usage_error(op->ctx, "unknown option '%s'", bad ? bad : "?");
-        opt_done(op);
+        op->done = true;
         return HM_OPT_EXIT;
     }
     return c;

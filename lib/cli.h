@@ -59,15 +59,21 @@ hm_config *hm_ctx_config(hm_ctx *ctx);
  *       default: return op.status;   (HM_OPT_EXIT: --help printed (0) or bad usage (2))
  *   }
  *   then op.argc/op.argv hold the positional arguments. */
+enum { HM_OPT_MAX = 40 };
+
 typedef struct hm_optparse {
     hm_ctx *ctx;
     int argc;
     char **argv;
     const char *arg; /* the current option's argument */
     int status;      /* exit status when hm_opt_next returned HM_OPT_EXIT */
-    void *priv;
     int in_argc;
     char **in_argv;
+    bool done;
+    /* getopt_long's tables, built from the command's options; no heap, so a command may
+     * return from inside its option loop */
+    struct { const char *name; int has_arg; int *flag; int val; } longs[HM_OPT_MAX + 2];
+    char shorts[3 * HM_OPT_MAX + 8];
 } hm_optparse;
 
 enum { HM_OPT_EXIT = -2 };
