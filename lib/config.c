@@ -269,12 +269,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
             free(name);
             return 1;
         }
-        if (def->named && !name) {
+        if (def->named && !name && !def->name_optional) {
             perr(p, "section [%s] needs a name: [%s \"NAME\"]", type, type);
             free(type);
             return 1;
         }
-        if (!def->named && name) {
+        if (!def->named && name && !def->name_optional) {
             perr(p, "section [%s] takes no name", type);
             free(type);
             free(name);
