@@ -130,32 +130,62 @@ static int show(hm_ctx *ctx, console *con, const char *id, bool json)
     return 0;
 }
 
+/* Options may come before 'show', after it or after the ID; parsing stops at each
+ * positional argument, so it resumes after each one. Returns -1 to go on, else an exit status. */
+static int parse(hm_ctx *ctx, int argc, char **argv, bool *json, const char **cname, strvec *pos)
+{
+    while (argc > 0) {
+        hm_optparse op;
+        hm_opt_init(&op, ctx, argc, argv);
+        for (int c; (c = hm_opt_next(&op)) != -1;) {
+            switch (c) {
+            case 'j': *json = true; break;
+            case OPT_CONSOLE: *cname = op.arg; break;
+            default: return op.status;
+            }
+        }
+        if (!op.argc) break;
+        sv_push(pos, op.argv[0]);
+        /* getopt reads argv[0] as the program name: hand it the positional just taken */
+        argc = op.argc;
+        argv = op.argv;
+    }
+    return -1;
+}
+
 static int run(hm_ctx *ctx, int argc, char **argv)
 {
     const char *cname = NULL;
     bool json = false;
-    hm_optparse op;
-    hm_opt_init(&op, ctx, argc, argv);
-    for (int c; (c = hm_opt_next(&op)) != -1;) {
-        switch (c) {
-        case 'j': json = true; break;
-        case OPT_CONSOLE: cname = op.arg; break;
-        default: return op.status;
-        }
+    strvec pos = {0};
+    int st = parse(ctx, argc, argv, &json, &cname, &pos);
+    if (st >= 0) {
+        sv_free(&pos);
+        return st;
     }
     const char *id = NULL;
-    if (op.argc) {
-        if (strcmp(op.argv[0], "show") != 0)
-            return hm_usage_error(ctx, "unknown subcommand '%s' (only 'show ID')", op.argv[0]);
-        if (op.argc != 2) return hm_usage_error(ctx, "'show' takes one gateway id or name");
-        id = op.argv[1];
+    char *idcopy = NULL;
+    if (pos.n) {
+        int rc = -1;
+        if (strcmp(pos.v[0], "show") != 0)
+            rc = hm_usage_error(ctx, "unknown subcommand '%s' (only 'show ID')", pos.v[0]);
+        else if (pos.n != 2) rc = hm_usage_error(ctx, "'show' takes one gateway id or name");
+        if (rc >= 0) {
+            sv_free(&pos);
+            return rc;
+        }
+        id = idcopy = xstrdup(pos.v[1]);
     }
+    sv_free(&pos);
     hm_config *cfg = hm_ctx_config(ctx);
-    if (!cfg) return 1;
-    console *con = console_open_cli(cfg, cname);
-    if (!con) return 1;
+    console *con = cfg ? console_open_cli(cfg, cname) : NULL;
+    if (!con) {
+        free(idcopy);
+        return 1;
+    }
     int rc = id ? show(ctx, con, id, json) : list(ctx, con, json);
     console_close(con);
+    free(idcopy);
     return rc;
 }
 
