@@ -82,7 +82,8 @@ static bool job_covers(const console_jobs *jobs, const console_host *h, bool syn
         if (!job_failed_kind(j, sync)) continue;
         if (!(eq(j->source_id, h->id) || (!j->source_id && eq(j->host, h->name)))) continue;
         int64_t t = j->end_ms ? j->end_ms : j->updated_ms;
-        if (!t || t >= since) return true;
+        /* 5 minutes for clock skew between the console and this host */
+        if (!t || t >= since - 300000) return true;
     }
     return false;
 }
