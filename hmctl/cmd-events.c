@@ -62,9 +62,9 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         return hm_error("%s", e.msg);
     }
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < ev.n; i++) json_array_append_new(arr, console_event_json(&ev.v[i]));
-        hm_json_print(stdout, arr);
+        for (size_t i = 0; i < ev.n; i++)
+            hm_json_stream_item(stdout, console_event_json(&ev.v[i]), i);
+        hm_json_stream_end(stdout, ev.n);
     } else {
         static const char *const head[] = {"TIME", "CONSOLE", "EVENT", "HOST", "DETAIL"};
         hm_table *t = table_new(5, head);

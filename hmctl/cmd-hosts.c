@@ -147,10 +147,9 @@ static int run(hm_ctx *ctx, int argc, char **argv)
     qsort_r(all.v, all.n, sizeof *all.v, cmp_host, (void *)sort_field);
     const console_conf *cc = console_settings(con);
     if (json) {
-        json_t *arr = json_array();
         for (size_t i = 0; i < all.n; i++)
-            json_array_append_new(arr, console_host_json(&all.v[i], cc, now));
-        hm_json_print(stdout, arr);
+            hm_json_stream_item(stdout, console_host_json(&all.v[i], cc, now), i);
+        hm_json_stream_end(stdout, all.n);
     } else {
         print_table(&all, cc, now, ctx->color);
     }

@@ -68,7 +68,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         console_close(con);
         return hm_error("cannot list jobs: %s", e.msg);
     }
-    json_t *arr = json ? json_array() : NULL;
+    size_t shown = 0;
     static const char *const head[] = {"START", "KIND", "TYPE", "STATUS", "HOST", ">DURATION",
                                        "DETAIL"};
     hm_table *t = json ? NULL : table_new(7, head);
@@ -77,7 +77,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         if (want_kind >= 0 && (int)j->kind != want_kind) continue;
         if (status && (!j->job_status || strcmp(j->job_status, status) != 0)) continue;
         if (json) {
-            json_array_append_new(arr, console_job_json(j));
+            hm_json_stream_item(stdout, console_job_json(j), shown++);
             continue;
         }
         char start[32] = "", dur[32] = "";
@@ -93,7 +93,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         table_add(t, row);
         if (j->job_status && strcmp(j->job_status, "failed") == 0) table_color_last(t, 3, HM_CRITICAL);
     }
-    if (json) hm_json_print(stdout, arr);
+    if (json) hm_json_stream_end(stdout, shown);
     else {
         table_print(t, stdout, ctx->color);
         table_free(t);
