@@ -244,8 +244,9 @@ void tui_list_split(const struct tui_list *l, const struct tui_rect *area, struc
         *pane = (struct tui_rect){area->y, area->x + list->w, area->h, pw};
         return;
     }
-    int lh = area->h / 2 > 4 ? area->h / 2 : (area->h > 4 ? 4 : area->h);
-    if (area->h - lh < 4) lh = area->h > 8 ? area->h - 6 : area->h / 2;
+    /* the pane gets two thirds: a heading and a few rows keep the list's place */
+    int lh = area->h / 3 > 6 ? area->h / 3 : 6;
+    if (lh > area->h - 4) lh = area->h / 2;
     list->h = lh;
     *pane = (struct tui_rect){area->y + lh, area->x, area->h - lh, area->w};
 }

@@ -196,7 +196,9 @@ static void draw_pane(struct tui *t, struct hosts *hs, const struct tui_host *h,
     }
     if (y < p->y + p->h - 1) tui_put(t, y++, p->x + 2, p->w - 4, TUI_HEADING, false, "Snapshots");
     if (!d->n_snaps && y < p->y + p->h - 1) tui_put(t, y++, p->x + 4, p->w - 6, TUI_DIM, false, "none");
-    for (size_t i = 0; i < d->n_snaps && i < 4 && y < p->y + p->h - 1; i++) {
+    /* the newest snapshots, leaving room for a few jobs */
+    size_t snaps = p->h >= 18 ? 6 : p->h >= 14 ? 4 : 2;
+    for (size_t i = 0; i < d->n_snaps && i < snaps && y < p->y + p->h - 1; i++) {
         char when[32], size[32];
         short_time(d->snaps[i].created_ms, when, sizeof when);
         hm_format_bytes((uint64_t)(d->snaps[i].size > 0 ? d->snaps[i].size : 0), size, sizeof size);

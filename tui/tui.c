@@ -572,7 +572,7 @@ static void draw_help(struct tui *t, int lines, int cols)
         for (const struct tui_binding *b = tables[ti]; b && b->key; b++)
             if (binding_available(t, b, ti ? NULL : current_state(t)) && (b->codes[0] || !b->key->fn))
                 n++;
-    int h = n + 5, w = cols < 64 ? cols : 64;
+    int h = n + 5, w = cols < 76 ? cols : 76;
     if (h > lines) h = lines;
     int y0 = (lines - h) / 2, x0 = (cols - w) / 2;
     char title[96];
