@@ -440,17 +440,21 @@ bool tui_poller_service(struct tui_poller *p, const char *service, const char *a
     }
     bool join = p->action_started;
     pthread_mutex_unlock(&p->mu);
-    if (join) pthread_join(p->action_thread, NULL); /* it has finished: busy is false */
+    /* the previous action's thread has finished (busy is false): reap it */
+    if (join) pthread_join(p->action_thread, NULL);
+    pthread_mutex_lock(&p->mu);
+    p->action_started = false;
     snprintf(p->action_service, sizeof p->action_service, "%s", service);
     snprintf(p->action_name, sizeof p->action_name, "%s", action);
     p->action_busy = true;
     p->action_done = false;
-    p->action_started = start_thread(&p->action_thread, action_main, p, NULL);
-    if (!p->action_started) {
-        p->action_busy = false;
-        return false;
-    }
-    return true;
+    pthread_mutex_unlock(&p->mu);
+    bool started = start_thread(&p->action_thread, action_main, p, NULL);
+    pthread_mutex_lock(&p->mu);
+    p->action_started = started;
+    if (!started) p->action_busy = false;
+    pthread_mutex_unlock(&p->mu);
+    return started;
 }
 
 char *tui_poller_take_message(struct tui_poller *p, bool *failed)
