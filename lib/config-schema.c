@@ -3,6 +3,7 @@
  * that the man page documents every key listed here. Defaults describe a standard console host
  * (seeds/000: installer in /opt/installer, services in containers, port 10443). */
 #include "lib/config.h"
+#include "tui/tui.h"
 
 #include <stddef.h>
 
@@ -77,6 +78,9 @@ const struct cfg_key hm_cfg_keys[] = {
     {"port", "ca_file", CFG_PATH, NULL, NULL, "CA certificate to verify the TLS certificate with"},
 
     {"tui", "keys", CFG_LIST, NULL, NULL, "key remapping, e.g. \"quit=x, refresh=F5\""},
+    {"tui", "console_interval", CFG_DURATION, NULL, NULL,
+     "time between two reads of the consoles (default: the refresh interval, slower for large "
+     "fleets)"},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
     {"console", "url", CFG_URL, "https://127.0.0.1:10443/hypermotion/v1", NULL,
      "base URL of the HyperMotion API"},
@@ -103,4 +107,9 @@ const struct cfg_key hm_cfg_keys[] = {
     {"console", "jobs_clean", CFG_LIST, "Clean", NULL, "job_type names of cleanups"},
     {"console", "jobs_unregister", CFG_LIST, "Unregister", NULL, "job_type names of unregistrations"},
     {NULL, NULL, 0, NULL, NULL, NULL},
+};
+
+const struct cfg_check hm_cfg_checks[] = {
+    {"tui", "keys", tui_keys_check},
+    {NULL, NULL, NULL},
 };
