@@ -119,4 +119,9 @@ void collect_mariadb(const hm_collect_ctx *cc, hm_result *out);
 void collect_redis(const hm_collect_ctx *cc, hm_result *out);
 void collect_influxdb(const hm_collect_ctx *cc, hm_result *out);
 
+/* Every metric name the collectors write (collectors/metrics.c), NULL-terminated. */
+extern const char *const hm_metric_names[];
+/* Whether metric (a name without labels) is in hm_metric_names. */
+bool hm_metric_known(const char *metric);
+
 #endif
