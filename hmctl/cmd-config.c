@@ -1,6 +1,7 @@
 /* hmctl config check|show */
 #include <string.h>
 
+#include "alerts/alerts.h"
 #include "lib/cli.h"
 #include "lib/output.h"
 
@@ -24,6 +25,8 @@ static int run_check(hm_ctx *ctx, int argc, char **argv)
     int rc = parse_no_opts(ctx, argc, argv);
     if (rc >= 0) return rc;
     hm_config *c = config_load(ctx->config_path);
+    /* beyond types: rules on known metrics and events, channels with an address */
+    alerts_config_check(c, &c->errors);
     for (size_t i = 0; i < c->warnings.n; i++) hm_warn("%s", c->warnings.v[i]);
     for (size_t i = 0; i < c->errors.n; i++) fprintf(stderr, "%s\n", c->errors.v[i]);
     rc = c->errors.n ? 1 : 0;
