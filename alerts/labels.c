@@ -331,7 +331,7 @@ int alert_selector_parse(const char *text, char **metric, alert_matchers *out, h
             if (*p == ',') {
                 p++;
                 while (isspace((unsigned char)*p)) p++;
-            } else if (*p != '}') {
+            } else if (*p && *p != '}') {
                 free(name);
                 return hm_err_set(e, "invalid selector '%s': expected ',' or '}'", text);
             }
