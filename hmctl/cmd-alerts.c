@@ -44,9 +44,56 @@ typedef struct opts {
     strvec match;
 } opts;
 
+/* Whether --NAME or -C of the command takes an argument in the next word. */
+static bool takes_arg(const struct hm_cmd *cmd, const char *word)
+{
+    if (strchr(word, '=')) return false;
+    for (const struct hm_opt *o = cmd->opts; o && o->name; o++) {
+        if (!o->arg) continue;
+        if (word[1] == '-' && strcmp(word + 2, o->name) == 0) return true;
+        if (word[1] != '-' && o->id < 256 && word[1] == o->id && !word[2]) return true;
+    }
+    return false;
+}
+
+/* Moves the positional arguments after the options, in place and in order, so that
+ * `ack ID --comment TEXT` parses like `ack --comment TEXT ID` (the option parser stops at the
+ * first positional, which subcommand dispatch needs). "--" ends the options. */
+static void options_first(const struct hm_cmd *cmd, int argc, char **argv)
+{
+    int w = 1;
+    int end = argc;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            end = i;
+            break;
+        }
+    }
+    char **pos = xcalloc((size_t)argc + 1, sizeof(char *));
+    int np = 0;
+    for (int i = 1; i < end; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            argv[w++] = argv[i];
+            if (takes_arg(cmd, argv[i]) && i + 1 < end) argv[w++] = argv[++i];
+        } else {
+            pos[np++] = argv[i];
+        }
+    }
+    if (end < argc) {
+        /* "--" then everything after it stays positional */
+        argv[w++] = argv[end];
+        for (int i = 0; i < np; i++) argv[w++] = pos[i];
+        for (int i = end + 1; i < argc; i++) argv[w++] = argv[i];
+    } else {
+        for (int i = 0; i < np; i++) argv[w++] = pos[i];
+    }
+    free(pos);
+}
+
 static int parse(hm_ctx *ctx, int argc, char **argv, opts *o, hm_optparse *op)
 {
     memset(o, 0, sizeof *o);
+    options_first(ctx->cmd, argc, argv);
     hm_opt_init(op, ctx, argc, argv);
     for (int c; (c = hm_opt_next(op)) != -1;) {
         switch (c) {

@@ -38,8 +38,12 @@ static json_t *run_alerts(hm_ctx *ctx, const hm_config *cfg, hm_store *st, hm_re
     if (sent) sb_addf(&d, "; %lld notification%s sent", (long long)sent, sent == 1 ? "" : "s");
     if (failed) sb_addf(&d, "; %lld notification%s waiting for a retry", (long long)failed,
                         failed == 1 ? "" : "s");
-    if (dead) sb_addf(&d, "; %lld notification%s given up (hmctl alerts history)", (long long)dead,
-                      dead == 1 ? "" : "s");
+    /* given up in this run or in the last day: notifications that reached nobody */
+    hm_err de = {{0}};
+    int64_t recent = alerts_dead_count(st, hm_now_ms() - 86400000LL, &de);
+    if (recent > dead) dead = recent;
+    if (dead) sb_addf(&d, "; %lld notification%s given up in the last 24 h (hmctl alerts history)",
+                      (long long)dead, dead == 1 ? "" : "s");
     if (errors.n) sb_addf(&d, "; %zu configuration error%s (hmctl config check)", errors.n,
                           errors.n == 1 ? "" : "s");
     enum hm_state state = HM_OK;
