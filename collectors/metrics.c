@@ -12,7 +12,8 @@ const char *const hm_metric_names[] = {
     "host.disk.root.percent", "host.disk.root.free", "host.load1", "host.load5", "host.load15",
     "host.net.rx.bytes_per_second", "host.net.tx.bytes_per_second",
     /* disk.c */
-    "disk.log.bytes", "disk.program.bytes", "disk.free.bytes", "disk.used.percent",
+    "disk.log.bytes", "disk.log.bytes.total", "disk.program.bytes", "disk.program.bytes.total",
+    "disk.free.bytes", "disk.used.percent",
     /* docker.c */
     "docker.up", "docker.containers.total", "docker.containers.running",
     "docker.containers.unhealthy", "docker.containers.exited", "docker.container.up",
