@@ -555,3 +555,31 @@ EOF
 	assert_failure 1
 	assert_output --partial "no usable channel 'nope'"
 }
+
+@test "check: a sync failure in the store's derived events fires the sync-failed rule once" {
+	require_lab hook
+	command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+	start_fakedocker
+	local path=/webhook/events-$N
+	write_conf '[alerts]' 'channels = hook' \
+		'[channel "hook"]' 'type = webhook' "url = $LAB_HOOK_URL$path" "secret_file = $LAB_HOOK_SECRET_FILE"
+	check_at 0 >/dev/null
+	# the console collector's table (console-api.md "Events hmctl derives"), as it writes it
+	sqlite3 "$T/data/hmctl.db" <<'EOF_SQL'
+CREATE TABLE IF NOT EXISTS console_events (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,
+  console TEXT NOT NULL, host_id TEXT NOT NULL, host_name TEXT, type TEXT NOT NULL,
+  source TEXT NOT NULL, detail TEXT, UNIQUE (console, host_id, type, source));
+INSERT INTO console_events (ts_ms, console, host_id, host_name, type, source, detail)
+  VALUES (1767225660000, '', 'h-1', 'web-1', 'sync_failed', 'job:7', 'job 7 failed: disk full');
+EOF_SQL
+	run check_at 2
+	assert_output --partial '"fired":1'
+	run check_at 3
+	assert_output --partial '"fired":0'
+	run hooks "$path"
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r '.body | fromjson | .alerts[0] | "\(.labels.alertname) \(.labels.event) \(.labels.host)"' <<<"${lines[0]}")" = \
+		"sync-failed sync_failed web-1" ]
+	[ "$(jq -r '.body | fromjson | .alerts[0].annotations.summary' <<<"${lines[0]}")" = \
+		"sync of host web-1 failed: job 7 failed: disk full" ]
+}
