@@ -54,6 +54,7 @@ typedef struct alert_labels {
 void alert_labels_set(alert_labels *l, const char *name, const char *value);
 /* The value of name, or NULL. */
 const char *alert_labels_get(const alert_labels *l, const char *name);
+/* Frees the names and values and empties the set (it may be reused). */
 void alert_labels_free(alert_labels *l);
 /* Splits a series name as collectors write it (`metric{a="x",b="y"}`, values escaped \\ \" \n
  * as hm_series does) into the metric (new string, may be NULL when not wanted) and labels.
@@ -93,6 +94,7 @@ int alert_selector_parse(const char *text, char **metric, alert_matchers *out, h
 bool alert_matchers_match(const alert_matchers *m, const alert_labels *l);
 /* `a="x", b!~"y"` for display. New string. */
 char *alert_matchers_format(const alert_matchers *m);
+/* Frees the matchers (and their compiled regexes) and empties the list. */
 void alert_matchers_free(alert_matchers *m);
 
 /* --- Rules, channels and settings ------------------------------------------------------ */
@@ -178,9 +180,12 @@ typedef struct alert_conf {
  * a rule or [alerts] naming an unknown channel; a channel without its address (smtp: url, from
  * and to; sms: url and to; webhooks: url) or with a URL of the wrong scheme. */
 alert_conf *alerts_conf_load(const hm_config *cfg, strvec *errors);
+/* Frees what alerts_conf_load returned (NULL is allowed); the configuration stays. */
 void alerts_conf_free(alert_conf *ac);
 /* The semantic checks of alerts_conf_load alone, for `hmctl config check`. */
 void alerts_config_check(const hm_config *cfg, strvec *errors);
+/* The effective rule or usable channel of that name, or NULL (a channel with an error is not
+ * usable). */
 const alert_rule *alerts_rule_find(const alert_conf *ac, const char *name);
 const alert_channel *alerts_channel_find(const alert_conf *ac, const char *name);
 /* The effective rules as a JSON array of {name, kind, expr, for, severity, channels, scope,
@@ -217,8 +222,10 @@ typedef struct alert_events {
     size_t n, cap;
 } alert_events;
 
+/* Appends a copy of one event; result NULL derives it from the type (alert_event_result). */
 void alert_events_add(alert_events *ev, int64_t id, int64_t ts_ms, const char *type,
                       const char *result, const char *host, const char *detail);
+/* Frees the events and empties the list. */
 void alert_events_free(alert_events *ev);
 /* The result of an event type in the seed's terms (事件结果): "failed" for sync_failed and
  * boot_failed, "success" for the others (the lost contact "happened"). */
