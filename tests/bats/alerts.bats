@@ -583,3 +583,51 @@ EOF_SQL
 	[ "$(jq -r '.body | fromjson | .alerts[0].annotations.summary' <<<"${lines[0]}")" = \
 		"sync of host web-1 failed: job 7 failed: disk full" ]
 }
+
+# sim_start: hmsim, the console API simulator, with its CA certificate; sets SIM_URL.
+sim_start() {
+	[ -x "$HMSIM" ] || skip "no hmsim binary at $HMSIM"
+	mkdir -p "$T/sim"
+	"$HMSIM" --port 0 --ready-file "$T/sim/ready" --cert-out "$T/sim/ca.pem" --pid-file "$T/sim/pid" \
+		--seed 11 --hosts 20 --gateways 1 >"$T/sim/out" 2>"$T/sim/err" 3>&- &
+	echo $! >"$T/hmsim.pid"
+	local i
+	for i in $(seq 1 300); do
+		[ -s "$T/sim/ready" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/sim/ready" ] || fail "hmsim did not start: $(cat "$T/sim/err")"
+	SIM_URL=$(cat "$T/sim/ready")
+	echo admin >"$T/sim/pw"
+}
+
+sim_control() {
+	curl -sf --cacert "$T/sim/ca.pem" -d "$2" "${SIM_URL%/hypermotion/v1}/_hmsim/$1" >/dev/null
+}
+
+@test "end to end: a host losing contact in the console fires host-lost-contact; reconnecting resolves it" {
+	require_lab hook
+	start_fakedocker
+	sim_start
+	local path=/webhook/lost-$N host
+	write_conf '[alerts]' 'channels = hook' \
+		'[channel "hook"]' 'type = webhook' "url = $LAB_HOOK_URL$path" "secret_file = $LAB_HOOK_SECRET_FILE" \
+		'[console]' "url = $SIM_URL" "ca_file = $T/sim/ca.pem" "password_file = $T/sim/pw"
+	host=$("$HMCTL" -c "$CONF" hosts --health active --json | jq -r '.[2].host_name')
+	[ -n "$host" ] && [ "$host" != null ] || fail "no active host in hmsim"
+	"$HMCTL" -c "$CONF" check >/dev/null || true
+	sim_control disconnect "{\"host\":\"$host\"}"
+	run "$HMCTL" -c "$CONF" check --format json
+	[ "$(jq -r '.alerts.fired' <<<"$output")" -eq 1 ] || fail "$(jq -c .alerts <<<"$output")"
+	run "$HMCTL" -c "$CONF" alerts list --json
+	[ "$(jq -r '.[] | select(.rule == "host-lost-contact") | .labels.host' <<<"$output")" = "$host" ]
+	"$HMCTL" -c "$CONF" check >/dev/null || true
+	sim_control reconnect "{\"host\":\"$host\"}"
+	run "$HMCTL" -c "$CONF" check --format json
+	[ "$(jq -r '.alerts.resolved' <<<"$output")" -eq 1 ]
+	run hooks "$path"
+	[ "${#lines[@]}" -eq 2 ] || fail "webhook requests: $output"
+	[ "$(jq -r '.body | fromjson | "\(.status) \(.alerts[0].labels.alertname) \(.alerts[0].labels.host)"' <<<"${lines[0]}")" = \
+		"firing host-lost-contact $host" ]
+	[ "$(jq -r '.body | fromjson | .status' <<<"${lines[1]}")" = resolved ]
+}
