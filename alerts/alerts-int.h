@@ -36,9 +36,6 @@ json_t *alerts_test_payload(const alert_conf *ac, const char *channel, int64_t n
 /* The text of a JSON string member, or "" when absent. */
 const char *alerts_jstr(const json_t *o, const char *key);
 
-/* The URL without user information, query or fragment (tokens live there), for messages. */
-char *alerts_url_redact(const char *url);
-
 /* The senders by channel kind (alert_send_fn without progress where it does not apply). */
 int alert_send_smtp(const alert_conf *ac, const alert_channel *ch, const alert_message *msg,
                     strbuf *answer, hm_err *e);

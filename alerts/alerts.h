@@ -379,6 +379,10 @@ char *alert_feishu_sign(const char *secret, int64_t timestamp_s);
  * counts as one). New string. */
 char *alert_truncate_chars(const char *text, int max_chars);
 
+/* The URL without user information, query or fragment, where webhook tokens live
+ * (DingTalk's access_token, WeCom's key): safe to print. New string. */
+char *alerts_url_redact(const char *url);
+
 /* Sends a test notification on channel `name` now (not through the outbox) and puts the
  * receiver's answer in answer. Returns 0 when accepted, -1 with e set. */
 int alerts_test_channel(const alert_conf *ac, const char *name, int64_t now_ms, strbuf *answer,

@@ -554,6 +554,16 @@ EOF
 	run "$HMCTL" -c "$CONF" alerts test-channel nope
 	assert_failure 1
 	assert_output --partial "no usable channel 'nope'"
+	# a token pasted into a robot URL is not shown either
+	write_conf '[channel "robot"]' 'type = dingtalk' \
+		"url = http://127.0.0.1:$port/robot/send?access_token=s3cr3t-token-value"
+	run "$HMCTL" -c "$CONF" config show
+	assert_success
+	assert_line --partial "url = http://127.0.0.1:$port/robot/send?********"
+	refute_output --partial "s3cr3t-token-value"
+	run "$HMCTL" -c "$CONF" alerts test-channel robot
+	assert_failure 1
+	refute_output --partial "s3cr3t-token-value"
 }
 
 @test "check: a sync failure in the store's derived events fires the sync-failed rule once" {
