@@ -641,3 +641,72 @@ sim_control() {
 		"firing host-lost-contact $host" ]
 	[ "$(jq -r '.body | fromjson | .status' <<<"${lines[1]}")" = resolved ]
 }
+
+@test "mail over STARTTLS and over SMTPS, the server verified with ca_file; STARTTLS is required" {
+	require_lab tls
+	require_lab smtp
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+	local starttls_port smtps_port
+	starttls_port=$(free_port)
+	smtps_port=$(free_port)
+	spawn starttls /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$starttls_port" \
+		--tlscert "$LAB_TLS_CERT" --tlskey "$LAB_DIR/tls/key.pem" -c aiosmtpd.handlers.Mailbox "$T/tls-mail"
+	spawn smtps /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtps_port" \
+		--smtpscert "$LAB_TLS_CERT" --smtpskey "$LAB_DIR/tls/key.pem" -c aiosmtpd.handlers.Mailbox "$T/tls-mail"
+	wait_for /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $starttls_port), 1)"
+	wait_for /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $smtps_port), 1)"
+	write_conf \
+		'[channel "starttls"]' 'type = smtp' "url = smtp://127.0.0.1:$starttls_port" "ca_file = $LAB_TLS_CERT" \
+		'from = hmctl@example.com' 'to = tls@example.com' \
+		'[channel "smtps"]' 'type = smtp' "url = smtps://127.0.0.1:$smtps_port" "ca_file = $LAB_TLS_CERT" \
+		'from = hmctl@example.com' 'to = tls@example.com' \
+		'[channel "untrusted"]' 'type = smtp' "url = smtp://127.0.0.1:$starttls_port" \
+		'from = hmctl@example.com' 'to = tls@example.com' \
+		'[channel "plain"]' 'type = smtp' "url = smtp://127.0.0.1:$LAB_SMTP_PORT" \
+		'from = hmctl@example.com' 'to = tls@example.com'
+	run "$HMCTL" -c "$CONF" alerts test-channel starttls
+	assert_success
+	assert_output --partial "test message accepted by channel starttls (smtp): 250"
+	run "$HMCTL" -c "$CONF" alerts test-channel smtps
+	assert_success
+	run mails "$T/tls-mail" tls@example.com
+	[ "${#lines[@]}" -eq 2 ]
+	# a certificate nobody vouches for, and a server without STARTTLS, are refused
+	run "$HMCTL" -c "$CONF" alerts test-channel untrusted
+	assert_failure 1
+	assert_output --partial "test message on channel 'untrusted' failed: smtp://127.0.0.1:$starttls_port:"
+	run "$HMCTL" -c "$CONF" alerts test-channel plain
+	assert_failure 1
+	assert_output --partial "test message on channel 'plain' failed"
+}
+
+@test "mail with STARTTLS and authentication; a wrong password is refused, and never printed" {
+	require_lab tls
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+	local port
+	port=$(free_port)
+	echo "right-password-123" >"$T/smtp.pw"
+	echo "wrong-password-456" >"$T/wrong.pw"
+	chmod 600 "$T/smtp.pw" "$T/wrong.pw"
+	spawn smtpauth /usr/bin/python3 "$BATS_TEST_DIRNAME/../lab/smtpauth.py" "$port" "$T/auth-mail" \
+		hmctl "$T/smtp.pw" "$LAB_TLS_CERT" "$LAB_DIR/tls/key.pem"
+	wait_for /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" ||
+		fail "SMTP server did not start: $(cat "$T/smtpauth.log")"
+	write_conf \
+		'[channel "good"]' 'type = smtp' "url = smtp://127.0.0.1:$port" "ca_file = $LAB_TLS_CERT" \
+		'from = hmctl@example.com' 'to = auth@example.com, duty@example.com' \
+		'username = hmctl' "password_file = $T/smtp.pw" \
+		'[channel "bad"]' 'type = smtp' "url = smtp://127.0.0.1:$port" "ca_file = $LAB_TLS_CERT" \
+		'from = hmctl@example.com' 'to = auth@example.com' \
+		'username = hmctl' "password_file = $T/wrong.pw"
+	run "$HMCTL" -c "$CONF" alerts test-channel good
+	assert_success
+	run mails "$T/auth-mail" auth@example.com
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .to <<<"${lines[0]}")" = "auth@example.com, duty@example.com" ]
+	run "$HMCTL" -c "$CONF" alerts test-channel bad
+	assert_failure 1
+	assert_output --partial "test message on channel 'bad' failed"
+	refute_output --partial "wrong-password-456"
+	refute_output --partial "right-password-123"
+}
