@@ -121,4 +121,9 @@ void collect_influxdb(const hm_collect_ctx *cc, hm_result *out);
 /* Every configured console's API, hosts, jobs and gateways; records the derived events. */
 void collect_console(const hm_collect_ctx *cc, hm_result *out);
 
+/* Every metric name the collectors write (collectors/metrics.c), NULL-terminated. */
+extern const char *const hm_metric_names[];
+/* Whether metric (a name without labels) is in hm_metric_names. */
+bool hm_metric_known(const char *metric);
+
 #endif

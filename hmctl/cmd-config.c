@@ -1,6 +1,8 @@
 /* hmctl config check|show */
+#include <stdlib.h>
 #include <string.h>
 
+#include "alerts/alerts.h"
 #include "lib/cli.h"
 #include "lib/output.h"
 
@@ -24,6 +26,8 @@ static int run_check(hm_ctx *ctx, int argc, char **argv)
     int rc = parse_no_opts(ctx, argc, argv);
     if (rc >= 0) return rc;
     hm_config *c = config_load(ctx->config_path);
+    /* beyond types: rules on known metrics and events, channels with an address */
+    alerts_config_check(c, &c->errors);
     for (size_t i = 0; i < c->warnings.n; i++) hm_warn("%s", c->warnings.v[i]);
     for (size_t i = 0; i < c->errors.n; i++) fprintf(stderr, "%s\n", c->errors.v[i]);
     rc = c->errors.n ? 1 : 0;
@@ -57,9 +61,18 @@ static void show_section(const hm_config *c, const char *type, const char *name,
         const char *where = cfg_origin(c, type, name, k->key, origin, sizeof origin);
         const char *v = cfg_get(c, type, name, k->key);
         if (!v) continue;
-        const char *shown = is_secret(type, k->key) ? "********" : v;
+        /* a webhook URL carries its token in the query (DingTalk, WeCom): not shown */
+        char *redacted = strcmp(type, "channel") == 0 && strcmp(k->key, "url") == 0 &&
+                                 strcspn(v, "?@") != strlen(v)
+                             ? alerts_url_redact(v)
+                             : NULL;
+        char *shown_url = redacted ? xasprintf("%s%s", redacted, strchr(v, '?') ? "?********" : "")
+                                   : NULL;
+        const char *shown = is_secret(type, k->key) ? "********" : shown_url ? shown_url : v;
         if (obj) json_object_set_new(obj, k->key, json_string(shown));
         else printf("%s = %s%*s; %s\n", k->key, shown, 1, "", where ? where : "");
+        free(redacted);
+        free(shown_url);
     }
     if (obj) {
         char *label = name ? xasprintf("%s \"%s\"", type, name) : xstrdup(type);

@@ -1,6 +1,8 @@
 /* hmctl status: the seed's status view of every component. */
+#include "alerts/alerts.h"
 #include "core/core.h"
 #include "lib/cli.h"
+#include "lib/clock.h"
 #include "lib/output.h"
 
 static const struct hm_opt opts[] = {
@@ -16,6 +18,19 @@ static hm_store *open_store_quietly(hm_ctx *ctx, const hm_config *cfg)
     hm_err e = {{0}};
     if (store_open_config(cfg, 0, &st, &e) < 0) hm_debug(ctx, "%s", e.msg);
     return st;
+}
+
+/* Notifications given up in the last day are a problem the operator must see: alerts that
+ * reached nobody. */
+static void add_dead_notifications(hm_ctx *ctx, hm_store *st, hm_result *r)
+{
+    hm_err e = {{0}};
+    int64_t n = alerts_dead_count(st, hm_now_ms() - 86400000LL, &e);
+    if (n < 0) hm_debug(ctx, "%s", e.msg);
+    if (n > 0)
+        hm_result_add_component(r, "alerts", "alerts", HM_WARNING, "undelivered",
+                                "%lld notification%s could not be delivered in the last 24 h "
+                                "(hmctl alerts history)", (long long)n, n == 1 ? "" : "s");
 }
 
 static int run(hm_ctx *ctx, int argc, char **argv)
@@ -36,6 +51,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
     hm_result r = {0};
     hm_err e = {{0}};
     if (hm_cycle_run(cfg, st, false, &r, &e) < 0) hm_debug(ctx, "%s", e.msg);
+    if (st) add_dead_notifications(ctx, st, &r);
     store_close(st);
     if (json) hm_json_print(stdout, hm_view_json(&r));
     else hm_view_status(stdout, &r, ctx->color);

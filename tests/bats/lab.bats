@@ -170,3 +170,30 @@ except OSError as e:
 	run file_bytes "$LAB_DIR/installer"
 	assert_output "$LAB_PROGRAM_BYTES"
 }
+
+@test "lab: the SMTP sink accepts a message and stores it in its Maildir" {
+	require_lab smtp
+	local subject="lab check $BATS_RUN_TMPDIR"
+	run /usr/bin/python3 - "$LAB_SMTP_PORT" "$subject" <<'PY'
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"], m["To"], m["Subject"] = "lab@example.com", "sink@example.com", sys.argv[2]
+m.set_content("hello")
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5) as s:
+    s.send_message(m)
+PY
+	assert_success
+	run grep -l -F "Subject: $subject" "$LAB_SMTP_MAILDIR"/new/*
+	assert_success
+}
+
+@test "lab: the webhook receiver records requests and checks HMAC-SHA256 signatures" {
+	require_lab hook
+	local body='{"lab": true}' path=/webhook/lab-$$ sig
+	sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$(cat "$LAB_HOOK_SECRET_FILE")" -r | cut -d' ' -f1)
+	curl -fsS --max-time 5 -H "X-Hmctl-Signature: sha256=$sig" -d "$body" "$LAB_HOOK_URL$path" >/dev/null
+	curl -fsS --max-time 5 -H "X-Hmctl-Signature: sha256=00$sig" -d "$body" "$LAB_HOOK_URL$path" >/dev/null
+	run sh -c "cat '$LAB_HOOK_DIR'/*.json | jq -r --arg p '$path' 'select(.path == \$p) | .verified'"
+	assert_output "$(printf 'true\nfalse')"
+}

@@ -46,3 +46,6 @@ sh tests/bench/console.sh
 echo
 echo "== hmctl tui vs htop, 1-second refresh, hmsim with 10,000 hosts"
 sh tests/bench/tui.sh "$dir/env"
+
+echo
+BUILD=$BUILD sh tests/bench/alerts.sh

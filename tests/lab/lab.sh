@@ -13,8 +13,9 @@
 set -eu
 
 PY=/usr/bin/python3          # Debian's Python; the python3 on PATH may be another one
+LAB_SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 DOCKER=/usr/bin/docker       # Debian's client, matching the daemon from docker.io
-SERVERS="docker rabbitmq mariadb redis influxdb tls"
+SERVERS="docker rabbitmq mariadb redis influxdb tls smtp hook"
 
 usage() {
 	echo "usage: lab.sh up|down|status DIR" >&2
@@ -427,6 +428,49 @@ EOF
 	mark_up tls
 }
 
+# ---------------------------------------------------------------------------------------------
+# Receivers of alert notifications: an SMTP sink and an HTTP receiver that checks signatures
+
+# smtp_banner PORT: the SMTP server on PORT greets with 220.
+smtp_banner() {
+	"$PY" -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2)
+sys.exit(0 if s.recv(512).startswith(b'220') else 1)" "$1"
+}
+
+start_smtp() {
+	local d=$LAB/smtp
+	"$PY" -c 'import aiosmtpd' 2>/dev/null || {
+		mark_skip smtp "python3-aiosmtpd not installed for $PY"
+		return
+	}
+	mkdir -p "$d"
+	# Mailbox creates the Maildir (tmp, new, cur) only when the directory does not exist yet.
+	spawn smtp "$d/smtp.log" "$PY" -m aiosmtpd -n -u -l "127.0.0.1:$SMTP_PORT" \
+		-c aiosmtpd.handlers.Mailbox "$d/maildir"
+	if ! wait_up smtp 15 smtp_banner "$SMTP_PORT"; then
+		fail smtp "$WHY: $(last_line "$d/smtp.log")"
+		return
+	fi
+	mark_up smtp
+}
+
+start_hook() {
+	local d=$LAB/hook
+	mkdir -p "$d/requests"
+	(umask 077 && random_password >"$LAB/secrets/hook.secret" && echo >>"$LAB/secrets/hook.secret")
+	spawn hook "$d/hook.log" "$PY" "$LAB_SCRIPTS/hookrecv.py" "$HOOK_PORT" "$d/requests" \
+		"$LAB/secrets/hook.secret"
+	if ! wait_up hook 10 curl -fsS --max-time 2 "http://127.0.0.1:$HOOK_PORT/ping"; then
+		fail hook "$WHY: $(last_line "$d/hook.log")"
+		return
+	fi
+	# the probe is not a notification
+	rm -f "$d/requests/"*.json "$d/requests/.seq"
+	mark_up hook
+}
+
 # An installer tree like /opt/installer, with files of known sizes (multiples of 4 KiB, so the
 # apparent size and the blocks `du` counts agree) for the disk-space view.
 make_installer() {
@@ -476,7 +520,13 @@ write_env() {
 			"LAB_INSTALLER_DIR=$LAB/installer/production" \
 			"LAB_INSTALLER_LOGS_BYTES=$INSTALLER_LOGS_BYTES" \
 			"LAB_VAR_LOG_INSTALLER_BYTES=$VAR_LOG_INSTALLER_BYTES" \
-			"LAB_PROGRAM_BYTES=$PROGRAM_BYTES"; do
+			"LAB_PROGRAM_BYTES=$PROGRAM_BYTES" \
+			"LAB_SMTP_PORT=$SMTP_PORT" \
+			"LAB_SMTP_MAILDIR=$LAB/smtp/maildir" \
+			"LAB_HOOK_PORT=$HOOK_PORT" \
+			"LAB_HOOK_URL=http://127.0.0.1:$HOOK_PORT" \
+			"LAB_HOOK_DIR=$LAB/hook/requests" \
+			"LAB_HOOK_SECRET_FILE=$LAB/secrets/hook.secret"; do
 			echo "${kv%%=*}=$(shquote "${kv#*=}")"
 		done
 		for name in $SERVERS; do
@@ -550,10 +600,11 @@ cmd_up() {
 	rm -f "$LAB"/state/*
 
 	# shellcheck disable=SC2046 # one word per port
-	set -- $(free_ports 10)
+	set -- $(free_ports 12)
 	RABBITMQ_PORT=$1 RABBITMQ_MGMT_PORT=$2 RABBITMQ_DIST_PORT=$3 RABBITMQ_EPMD_PORT=$4
 	MARIADB_PORT=$5 REDIS_PORT=$6 INFLUXDB_PORT=$7 INFLUXDB_RPC_PORT=$8 TLS_PORT=$9
 	CLOSED_PORT=${10} # chosen free and left closed: a port that refuses connections
+	SMTP_PORT=${11} HOOK_PORT=${12}
 
 	make_installer
 	# The config and env exist from the start, so tests and `down` work even if a start aborts.
@@ -616,7 +667,7 @@ cmd_down() {
 				-X DELETE "http://localhost/containers/$id?force=1" >/dev/null 2>&1 || true
 		done
 	fi
-	stop docker rabbitmq mariadb redis influxdb tls
+	stop docker rabbitmq mariadb redis influxdb tls smtp hook
 	# epmd after RabbitMQ, which deregisters from it on the way down. Should ours have died
 	# early, Erlang started one of its own on the lab's epmd port: ask that one to exit too.
 	stop epmd
