@@ -12,5 +12,11 @@ const hm_collector hm_collectors[] = {
     {"rabbitmq", collect_rabbitmq},
     {"influxdb", collect_influxdb},
     {"host", collect_host},
+    {"remote", collect_remote},
+    {NULL, NULL},
+};
+
+const hm_collector_budget hm_collector_budgets[] = {
+    {"remote", collect_remote_budget},
     {NULL, NULL},
 };
