@@ -110,6 +110,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
     const char *count_s = NULL, *interval_s = NULL;
     hm_optparse op;
     hm_opt_init(&op, ctx, argc, argv);
+    hm_opt_permute(&op);
     for (int c; (c = hm_opt_next(&op)) != -1;) {
         switch (c) {
         case 'j': json = true; break;

@@ -31,6 +31,7 @@ static int run_trust(hm_ctx *ctx, int argc, char **argv)
     const char *want = NULL;
     hm_optparse op;
     hm_opt_init(&op, ctx, argc, argv);
+    hm_opt_permute(&op);
     for (int c; (c = hm_opt_next(&op)) != -1;) {
         switch (c) {
         case 'y': yes = true; break;

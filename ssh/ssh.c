@@ -340,16 +340,28 @@ static bool known_has_type(const struct known *k, const char *address, int port,
     return rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH || rc == LIBSSH2_KNOWNHOST_CHECK_MATCH;
 }
 
-/* The host key algorithms in order of preference: those the file knows for this host first. */
-static char *hostkey_prefs(const struct known *k, const char *address, int port)
+/* The host key algorithms in order of preference: those the file knows for this host first.
+ * Only algorithms this libssh2 supports are named: libssh2 1.10 drops an unsupported one from
+ * the list with an overlapping memcpy. */
+static char *hostkey_prefs(LIBSSH2_SESSION *s, const struct known *k, const char *address,
+                           int port)
 {
+    const char **algs = NULL;
+    int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
     strbuf sb = {0};
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < HM_ARRAY_LEN(keytypes); i++) {
             bool known = known_has_type(k, address, port, keytypes[i].knownhost_type);
             if (known != (pass == 0)) continue;
-            sb_addf(&sb, "%s%s", sb.len ? "," : "", keytypes[i].methods);
+            strvec methods = {0};
+            sv_split_list(&methods, keytypes[i].methods);
+            for (size_t m = 0; m < methods.n; m++)
+                for (int j = 0; j < n; j++)
+                    if (strcmp(algs[j], methods.v[m]) == 0)
+                        sb_addf(&sb, "%s%s", sb.len ? "," : "", methods.v[m]);
+            sv_free(&methods);
         }
+    if (n > 0) libssh2_free(s, algs);
     return sb_detach(&sb);
 }
 
@@ -431,8 +443,8 @@ static int handshake(const hm_ssh_target *t, int fd, int64_t deadline, int64_t t
         return set_status(st, HM_SSH_HOSTKEY_UNKNOWN, "cannot check the host key of '%s': %s",
                           t->name, ke.msg);
     }
-    char *prefs = hostkey_prefs(&k, t->address, port);
-    libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, prefs);
+    char *prefs = hostkey_prefs(s, &k, t->address, port);
+    if (*prefs) libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, prefs);
     free(prefs);
 
     int rc;
