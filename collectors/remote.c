@@ -138,7 +138,9 @@ int64_t remote_budget_ms(const hm_config *cfg)
     for (size_t i = 0; i < n; i++) {
         const char *name = secs[i]->name;
         if (!cfg_get_bool(cfg, "host", name, "enabled", true)) continue;
-        int64_t b = host_ms(cfg, name, "connect_timeout", 5000) +
+        /* connecting, then a channel on the new session (each up to connect_timeout), then
+         * the commands */
+        int64_t b = 2 * host_ms(cfg, name, "connect_timeout", 5000) +
                     host_ms(cfg, name, "command_timeout", 10000) + EXEC_GRACE_MS + 2000;
         if (b > longest) longest = b;
     }
@@ -161,6 +163,7 @@ struct report {
     hm_result *out;
     int64_t ts;
     const hm_config *cfg;
+    bool cut; /* the exec was cut at its timeout (else it ended on its own) */
 };
 
 static void problem(struct report *r, enum hm_state s, const char *fmt, ...)
@@ -234,8 +237,11 @@ static bool section_ok(struct report *r, const remote_section *s, int64_t timeou
     char secs[32];
     snprintf(secs, sizeof secs, "%g s", (double)timeout_ms / 1000);
     if (!s->started) {
-        problem(r, severity, "%s not run: the poll was cut at the command timeout (%s)",
-                label_of(s), secs);
+        if (r->cut)
+            problem(r, severity, "%s not run: the poll was cut at the command timeout (%s)",
+                    label_of(s), secs);
+        else
+            problem(r, severity, "%s not run: the commands ended before it", label_of(s));
         return false;
     }
     if (!s->finished || s->rc == 124 || s->rc == 143) {
@@ -703,18 +709,33 @@ static void poll_host(struct host_poll *hp)
         sample(&r, "remote.up", 1, "bool");
         sample(&r, "remote.poll.ms", (double)(hm_mono_ms() - t0), "ms");
         remote_script_split(&rs, res.out.buf, res.err.buf);
-        switch (h.role) {
-        case REMOTE_SYNC_PROXY: eval_compose(&r, &rs, compose_file, h.command_timeout_ms); break;
-        case REMOTE_LINUX_AGENT:
-            eval_agent(&r, &rs, kv, cfg_get_ms(cfg, "host", h.name, "heartbeat_stale", 600000),
-                       h.command_timeout_ms);
-            eval_units(&r, &rs, "unit", &agent_unit, h.command_timeout_ms);
-            break;
-        default: break;
+        r.cut = res.timed_out;
+        if (!rs.s[0].started && !res.timed_out) {
+            /* Logged in, but no command ran: a shell such as nologin, a forced command. */
+            char *why = first_line(&res.err);
+            if (!*why) {
+                free(why);
+                why = first_line(&res.out);
+            }
+            problem(&r, HM_CRITICAL, "the host's shell did not run the commands (exit %d)%s%s",
+                    res.exit_status, *why ? ": " : "", why);
+            free(why);
+        } else {
+            switch (h.role) {
+            case REMOTE_SYNC_PROXY:
+                eval_compose(&r, &rs, compose_file, h.command_timeout_ms);
+                break;
+            case REMOTE_LINUX_AGENT:
+                eval_agent(&r, &rs, kv, cfg_get_ms(cfg, "host", h.name, "heartbeat_stale", 600000),
+                           h.command_timeout_ms);
+                eval_units(&r, &rs, "unit", &agent_unit, h.command_timeout_ms);
+                break;
+            default: break;
+            }
+            if (units.n) eval_units(&r, &rs, "units", &units, h.command_timeout_ms);
+            if (log_dir) eval_logs(&r, &rs, log_dir, h.command_timeout_ms);
+            eval_resources(&r, &rs, kv, h.command_timeout_ms);
         }
-        if (units.n) eval_units(&r, &rs, "units", &units, h.command_timeout_ms);
-        if (log_dir) eval_logs(&r, &rs, log_dir, h.command_timeout_ms);
-        eval_resources(&r, &rs, kv, h.command_timeout_ms);
         strbuf detail = {0};
         sb_adds(&detail, sb_str(&r.problems));
         if (r.problems.len && r.summary.len) sb_adds(&detail, "; ");

@@ -154,8 +154,7 @@ static int tcp_connect(const hm_ssh_target *t, int64_t deadline, int64_t timeout
     char port[16], secs[32];
     snprintf(port, sizeof port, "%d", t->port > 0 ? t->port : 22);
     fmt_secs(timeout_ms, secs, sizeof secs);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(t->address, port, &hints, &res);
     if (gai != 0) {
@@ -614,7 +613,9 @@ static bool session_gone(int rc)
     return rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV ||
            rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_CHANNEL_FAILURE ||
            rc == LIBSSH2_ERROR_CHANNEL_UNKNOWN || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ||
-           rc == LIBSSH2_ERROR_CHANNEL_CLOSED || rc == LIBSSH2_ERROR_CHANNEL_EOF_SENT;
+           rc == LIBSSH2_ERROR_CHANNEL_CLOSED || rc == LIBSSH2_ERROR_CHANNEL_EOF_SENT ||
+           /* a keepalive left half-sent in a full socket buffer: the link is as good as dead */
+           rc == LIBSSH2_ERROR_BAD_USE;
 }
 
 /* Reads what the channel has; returns the number of bytes read, 0 when nothing is there now. */

@@ -355,3 +355,21 @@ accepted() {
 		refute_output --partial "sleep 600"
 	fi
 }
+
+@test "remote: a refused key and a login that runs no command are said as such" {
+	local ak
+	ak=$(H 8 DIR)/authorized_keys
+	cp "$ak" "$D/authorized_keys"
+	# a forced command, as an administrator might set for a locked-down account
+	sed 's/^/command="echo This account is currently not available.; exit 1" /' "$D/authorized_keys" >"$ak"
+	run "$HMCTL" -c "$CONF" remote --json linux-1
+	assert_equal "$(jq -r '.hosts[0] | "\(.state) \(.status)"' <<<"$output")" "critical up"
+	assert_equal "$(jq -r '.hosts[0].detail' <<<"$output")" \
+		"the host's shell did not run the commands (exit 1): This account is currently not available."
+	# the key is not authorised at all
+	: >"$ak"
+	run "$HMCTL" -c "$CONF" remote --json linux-1
+	cp "$D/authorized_keys" "$ak"
+	assert_equal "$(jq -r '.hosts[0] | "\(.state) \(.status)"' <<<"$output")" "critical auth failed"
+	assert_regex "$(jq -r '.hosts[0].detail' <<<"$output")" "^authentication as '$NETNS_USER' on $(H 8 ADDR):$(H 8 PORT) failed: the server refused key '.*client_key'$"
+}
