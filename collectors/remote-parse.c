@@ -372,9 +372,11 @@ static int compose_line(char *line, void *ud)
         return 0;
     }
     /* v2 table: columns by position; a missing PORTS cell only shortens the row */
-    if (st->status_col < n && is_state(f[st->status_col]))
-        add_service(st, f[0], st->service_col > 0 && st->service_col < n ? f[st->service_col] : NULL,
-                    remote_compose_state(f[st->status_col]));
+    if (st->status_col < n && is_state(f[st->status_col])) {
+        int sc = st->service_col;
+        const char *service = sc > 0 && sc < n ? f[sc] : NULL;
+        add_service(st, f[0], service, remote_compose_state(f[st->status_col]));
+    }
     return 0;
 }
 

@@ -204,7 +204,7 @@ static void sample_l(struct report *r, const char *metric, const char *label, co
     free(s);
 }
 
-/* The first line of a command's stderr, for messages. */
+/* The first non-blank line of a command's output, for messages. */
 static char *first_line(const strbuf *sb)
 {
     const char *s = sb_str(sb);
@@ -218,9 +218,9 @@ static char *first_line(const strbuf *sb)
 static const char *label_of(const remote_section *s)
 {
     static const struct { const char *name, *label; } labels[] = {
-        {"stat0", "cat /proc/stat"}, {"stat", "cat /proc/stat"}, {"meminfo", "cat /proc/meminfo"},
-        {"loadavg", "cat /proc/loadavg"}, {"df", "df -P /"}, {"compose", "docker-compose ps"},
-        {"logs", "du -sk"}, {"agent", "egisplus-cli agent check"}, {"unit", "systemctl show"},
+        {"stat0", "cat /proc/stat"}, {"proc", "cat /proc/stat /proc/meminfo /proc/loadavg"},
+        {"df", "df -P /"}, {"compose", "docker-compose ps"}, {"logs", "du -sk"},
+        {"agent", "egisplus-cli agent check"}, {"unit", "systemctl show"},
         {"units", "systemctl show"},
     };
     for (size_t i = 0; i < HM_ARRAY_LEN(labels); i++)
@@ -558,7 +558,7 @@ static void eval_agent(struct report *r, remote_script *rs, hm_kv *kv, int64_t s
     remote_agent_check_free(&c);
 }
 
-static void eval_logs(struct report *r, remote_script *rs, const char *dir, int64_t timeout_ms)
+static void eval_logs(struct report *r, remote_script *rs, const char *dir)
 {
     remote_section *s = remote_script_get(rs, "logs");
     if (!s) return;
@@ -733,7 +733,7 @@ static void poll_host(struct host_poll *hp)
             default: break;
             }
             if (units.n) eval_units(&r, &rs, "units", &units, h.command_timeout_ms);
-            if (log_dir) eval_logs(&r, &rs, log_dir, h.command_timeout_ms);
+            if (log_dir) eval_logs(&r, &rs, log_dir);
             eval_resources(&r, &rs, kv, h.command_timeout_ms);
         }
         strbuf detail = {0};

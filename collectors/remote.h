@@ -1,8 +1,8 @@
 /* Remote components polled over SSH: the Sync Proxy (a docker-compose project in /opt/hamal),
  * the Linux Agent (egisplus-cli and the egisplus-agent unit), the Cloud Sync Gateway (systemd
  * units s3block, watchman, hyper_exporter) and plain Linux and jump hosts (resources only).
- * Formats and defaults come from the seed guide (seeds/000_*.txt, "源端同步代理", "Linux Agent运维",
- * "云同步网关运维").
+ * Formats and defaults come from the seed guide (seeds/000_*.txt: "源端同步代理",
+ * "Linux Agent运维", "云同步网关运维").
  *
  * This header has the pure parts, unit-tested on captured outputs: the parsers of what the
  * remote commands print, the framing of one poll's commands into a single exec, and reading a
@@ -111,13 +111,13 @@ typedef struct remote_service {
     char *name;    /* container name: "hamal_hamal-api_1" (v1), "hamal-api-1" (v2) */
     char *service; /* compose service when the output says it (JSON), else NULL */
     char *state;
-    enum hm_state health; /* ok for Up / Up (healthy); warning for health: starting; critical else */
+    enum hm_state health; /* ok: Up, Up (healthy); warning: health: starting; else critical */
 } remote_service;
 
 /* Parses `docker-compose ps` (the classic v1 table with Name/Command/State/Ports, or the v2
  * table with NAME ... STATUS ...) or `docker compose ps --format json` (a JSON array, or one
  * object per line as compose 2.21 and later print). Returns the number of services (0 for an
- * empty project) or -1 with e set ("no docker-compose ps header", "invalid JSON at line 2: ..."). */
+ * empty project) or -1 with e set ("no docker-compose ps header", "invalid JSON at line 2"). */
 int remote_parse_compose(const char *text, remote_service **out, hm_err *e);
 void remote_services_free(remote_service *v, int n);
 /* Docker's Status text ("Up 2 hours (healthy)", "Exited (1) 3 minutes ago") in the classic

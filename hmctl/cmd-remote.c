@@ -124,7 +124,8 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         char *end;
         count = strtol(count_s, &end, 10);
         if (!*count_s || *end || count < 1)
-            return hm_usage_error(ctx, "invalid count '%s' (a number of polls, 1 or more)", count_s);
+            return hm_usage_error(ctx, "invalid count '%s' (a number of polls, 1 or more)",
+                                  count_s);
     }
     int64_t interval_ms = -1;
     if (interval_s && hm_parse_duration(interval_s, &interval_ms) < 0)
@@ -209,8 +210,8 @@ const struct hm_cmd cmd_remote = {
     .usage = "[--json] [-n N] [-i DURATION] [HOST...]",
     .description = "Polls every [host \"NAME\"] of the configuration over SSH, all at once, and\n"
                    "prints each with its role, address, state and detail. With --count, polls\n"
-                   "again every interval on the same sessions, as tui does. The console's DR hosts\n"
-                   "are 'hmctl hosts'.",
+                   "again every interval on the same sessions, as tui does. The console's DR\n"
+                   "hosts are 'hmctl hosts'.",
     .opts = opts,
     .run = run,
     .complete_args = "ssh-hosts",

@@ -91,7 +91,8 @@ static int run_trust(hm_ctx *ctx, int argc, char **argv)
             goto out_key;
         }
         fflush(stdout);
-        if (!hm_confirm("Trust this key for '%s'%s?", name, changed ? " instead of the old one" : "")) {
+        if (!hm_confirm("Trust this key for '%s'%s?", name,
+                        changed ? " instead of the old one" : "")) {
             hm_error("not trusted; nothing recorded");
             goto out_key;
         }

@@ -19,7 +19,8 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"tui", false, NULL, "the full-screen dashboard"},
     {"ssh", false, NULL, "the SSH client: defaults for every [host]"},
     {"host", true, "role, address",
-     "a remote component polled over SSH: Sync Proxy, Linux Agent, Cloud Sync Gateway, Linux or jump host"},
+     "a remote component polled over SSH: Sync Proxy, Linux Agent, Cloud Sync Gateway, Linux "
+     "or jump host"},
     {NULL, false, NULL, NULL},
 };
 

@@ -465,14 +465,15 @@ static int handshake(const hm_ssh_target *t, int fd, int64_t deadline, int64_t t
     size_t len = 0;
     int type = 0;
     const char *key = libssh2_session_hostkey(s, &len, &type);
-    const unsigned char *sha = (const unsigned char *)libssh2_hostkey_hash(s,
-                                                                           LIBSSH2_HOSTKEY_HASH_SHA256);
+    const unsigned char *sha =
+        (const unsigned char *)libssh2_hostkey_hash(s, LIBSSH2_HOSTKEY_HASH_SHA256);
     const struct keytype *kt = keytype_of(type);
     if (!key || !kt || !sha) {
         known_free(&k);
         session_drop(s, -1, false);
-        return set_status(st, HM_SSH_FAILED, "%s:%d offered a host key of a type hmctl cannot check",
-                          t->address, port);
+        return set_status(st, HM_SSH_FAILED,
+                          "%s:%d offered a host key of a type hmctl cannot check", t->address,
+                          port);
     }
     char fp[64];
     hm_ssh_fingerprint(sha, fp, sizeof fp);

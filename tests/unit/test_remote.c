@@ -313,8 +313,7 @@ static void test_du(void **state)
 {
     assert_true(remote_parse_du("188\t/var/log/hamal\n") == 188 * 1024);
     assert_true(remote_parse_du("0\t/x\n") == 0);
-    assert_true(remote_parse_du("du: cannot access '/var/log/hamal': No such file or directory\n") ==
-                -1);
+    assert_true(remote_parse_du("du: cannot access '/var/log/hamal': No such file\n") == -1);
     assert_true(remote_parse_du("") == -1);
     assert_true(remote_parse_du("12abc /x") == -1);
 }
@@ -446,8 +445,9 @@ static void test_fingerprint(void **state)
 {
     /* SHA-256 of the empty string; OpenSSH prints it unpadded */
     static const unsigned char sha[32] = {
-        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-        0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+        0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+        0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
     char fp[64];
     hm_ssh_fingerprint(sha, fp, sizeof fp);
     assert_string_equal(fp, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
@@ -478,8 +478,8 @@ static void test_roles_and_hosts(void **state)
                       "[ssh]\nusername = ops\nkey = /etc/hmctl/id_ed25519\nconnect_timeout = 3s\n"
                       "[host \"gw-1\"]\nrole = gateway\naddress = 10.0.0.9\nport = 2222\n"
                       "command_timeout = 4s\nknown_hosts = /tmp/kh\n"
-                      "[host \"agent-1\"]\nrole = linux_agent\naddress = 10.0.0.8\nusername = root\n"
-                      "password_file = /nonexistent/pw\n",
+                      "[host \"agent-1\"]\nrole = linux_agent\naddress = 10.0.0.8\n"
+                      "username = root\npassword_file = /nonexistent/pw\n",
                       0600);
     assert_int_equal(cfg->errors.n, 0);
     remote_host h;
