@@ -27,7 +27,7 @@ SIM_LIBS   := $(shell pkg-config --libs $(SIM_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIBS       := $(PKG_LIBS) -lm -pthread
 
-LIB_DIRS  = lib ssh collectors store core alerts reports drill tui
+LIB_DIRS  = lib ssh console collectors store core alerts reports drill tui
 LIB_SRCS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_SRCS  = $(wildcard hmctl/*.c)
@@ -119,7 +119,7 @@ lint-man:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(HMCTL) $(DESTDIR)$(PREFIX)/bin/hmctl
-	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/hmctl*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	           $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \

@@ -134,6 +134,8 @@ void collect_rabbitmq(const hm_collect_ctx *cc, hm_result *out);
 void collect_mariadb(const hm_collect_ctx *cc, hm_result *out);
 void collect_redis(const hm_collect_ctx *cc, hm_result *out);
 void collect_influxdb(const hm_collect_ctx *cc, hm_result *out);
+/* Every configured console's API, hosts, jobs and gateways; records the derived events. */
+void collect_console(const hm_collect_ctx *cc, hm_result *out);
 /* Every [host "NAME"] over SSH (collectors/remote.c); its budget is remote_budget_ms(). */
 void collect_remote(const hm_collect_ctx *cc, hm_result *out);
 int64_t collect_remote_budget(const hm_config *cfg);

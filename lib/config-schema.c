@@ -3,25 +3,29 @@
  * that the man page documents every key listed here. Defaults describe a standard console host
  * (seeds/000: installer in /opt/installer, services in containers, port 10443). */
 #include "lib/config.h"
+#include "tui/tui.h"
 
 #include <stddef.h>
 
 const struct cfg_section_def hm_cfg_sections[] = {
-    {"hmctl", false, NULL, "general settings"},
-    {"installer", false, NULL, "the console's installation directories (disk space view)"},
-    {"thresholds", false, NULL, "limits that turn a component warning or critical in status and check"},
-    {"docker", false, NULL, "the Docker Engine running the console's services"},
-    {"rabbitmq", false, NULL, "RabbitMQ management API"},
-    {"mariadb", false, NULL, "MariaDB server of the console"},
-    {"redis", false, NULL, "Redis server of the console"},
-    {"influxdb", false, NULL, "the console's own InfluxDB (watched, not written to)"},
-    {"port", true, "address", "a TCP port checked by connecting (and a TLS handshake)"},
-    {"tui", false, NULL, "the full-screen dashboard"},
-    {"ssh", false, NULL, "the SSH client: defaults for every [host]"},
+    {"hmctl", false, NULL, "general settings", false},
+    {"installer", false, NULL, "the console's installation directories (disk space view)", false},
+    {"thresholds", false, NULL, "limits that turn a component warning or critical in status and check", false},
+    {"docker", false, NULL, "the Docker Engine running the console's services", false},
+    {"rabbitmq", false, NULL, "RabbitMQ management API", false},
+    {"mariadb", false, NULL, "MariaDB server of the console", false},
+    {"redis", false, NULL, "Redis server of the console", false},
+    {"influxdb", false, NULL, "the console's own InfluxDB (watched, not written to)", false},
+    {"port", true, "address", "a TCP port checked by connecting (and a TLS handshake)", false},
+    {"tui", false, NULL, "the full-screen dashboard", false},
+    {"console", true, NULL, "the console's REST API ([console], or [console \"NAME\"] per console or tenant)",
+     true},
+    {"ssh", false, NULL, "the SSH client: defaults for every [host]", false},
     {"host", true, "role, address",
      "a remote component polled over SSH: Sync Proxy, Linux Agent, Cloud Sync Gateway, Linux "
-     "or jump host"},
-    {NULL, false, NULL, NULL},
+     "or jump host",
+     false},
+    {NULL, false, NULL, NULL, false},
 };
 
 const struct cfg_key hm_cfg_keys[] = {
@@ -79,7 +83,34 @@ const struct cfg_key hm_cfg_keys[] = {
     {"port", "ca_file", CFG_PATH, NULL, NULL, "CA certificate to verify the TLS certificate with"},
 
     {"tui", "keys", CFG_LIST, NULL, NULL, "key remapping, e.g. \"quit=x, refresh=F5\""},
+    {"tui", "console_interval", CFG_DURATION, NULL, NULL,
+     "time between two reads of the consoles (default: the refresh interval, slower for large "
+     "fleets)"},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
+    {"console", "url", CFG_URL, "https://127.0.0.1:10443/hypermotion/v1", NULL,
+     "base URL of the HyperMotion API"},
+    {"console", "username", CFG_STRING, "admin", NULL, "user that requests the API token"},
+    {"console", "password", CFG_SECRET, NULL, NULL, "password of that user (prefer password_file)"},
+    {"console", "password_file", CFG_PATH, NULL, NULL, "file holding the password"},
+    {"console", "ca_file", CFG_PATH, NULL, NULL, "CA certificate (PEM) that signed the console's certificate"},
+    {"console", "fingerprint", CFG_STRING, NULL, NULL,
+     "pinned SHA-256 fingerprint of the console's certificate (SHA256:base64 or hex)"},
+    {"console", "insecure", CFG_BOOL, "no", NULL,
+     "turn TLS verification off (every command using it warns)"},
+    {"console", "connect_timeout", CFG_DURATION, "5s", NULL, "time allowed to connect"},
+    {"console", "timeout", CFG_DURATION, "30s", NULL, "time allowed for one request"},
+    {"console", "rpo_target", CFG_DURATION, "1h", NULL,
+     "largest snapshot age before a host exceeds its RPO"},
+    {"console", "rpo_target_hosts", CFG_STRING, NULL, NULL,
+     "per-host RPO targets: \"PATTERN=DURATION, ...\", glob on the host name, first match wins"},
+    {"console", "page_size", CFG_INT, "100", NULL, "hosts or jobs per page when paging"},
+    {"console", "jobs_register", CFG_LIST, "Register", NULL, "job_type names of registrations"},
+    {"console", "jobs_sync", CFG_LIST, "Sync", NULL, "job_type names of syncs"},
+    {"console", "jobs_drill", CFG_LIST, "Drill, BootTest", NULL, "job_type names of drills (test boots)"},
+    {"console", "jobs_takeover", CFG_LIST, "Takeover, BootFormal", NULL,
+     "job_type names of takeovers (formal boots)"},
+    {"console", "jobs_clean", CFG_LIST, "Clean", NULL, "job_type names of cleanups"},
+    {"console", "jobs_unregister", CFG_LIST, "Unregister", NULL, "job_type names of unregistrations"},
 
     {"ssh", "username", CFG_STRING, NULL, NULL,
      "user to log in as on every host (default: the user running hmctl)"},
@@ -127,4 +158,9 @@ const struct cfg_key hm_cfg_keys[] = {
     {"host", "heartbeat_stale", CFG_DURATION, "10m", NULL,
      "linux_agent: a heartbeat value unchanged for this long is stale (0 turns the check off)"},
     {NULL, NULL, 0, NULL, NULL, NULL},
+};
+
+const struct cfg_check hm_cfg_checks[] = {
+    {"tui", "keys", tui_keys_check},
+    {NULL, NULL, NULL},
 };

@@ -149,3 +149,15 @@ void hm_format_value(double v, char *buf, size_t size)
         }
     }
 }
+
+void hm_json_stream_item(FILE *f, json_t *item, size_t index)
+{
+    fputs(index == 0 ? "[\n" : ",\n", f);
+    json_dumpf(item, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(item);
+}
+
+void hm_json_stream_end(FILE *f, size_t count)
+{
+    fputs(count == 0 ? "[]\n" : "\n]\n", f);
+}

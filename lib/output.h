@@ -34,4 +34,10 @@ void hm_format_value(double v, char *buf, size_t size);
 /* Prints JSON (2-space indent, keys in insertion order) and a newline; steals the reference. */
 void hm_json_print(FILE *f, json_t *j);
 
+/* Streams a JSON array item by item, so a list of 10,000 hosts or a million jobs is printed
+ * without building the whole document in memory: call hm_json_stream_item for index 0, 1, ...
+ * (it steals the reference), then hm_json_stream_end with the count. */
+void hm_json_stream_item(FILE *f, json_t *item, size_t index);
+void hm_json_stream_end(FILE *f, size_t count);
+
 #endif

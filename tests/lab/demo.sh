@@ -24,6 +24,9 @@ fi
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	echo "demo: stopping the lab in $DIR"
+	if [ -f "$DIR/hmsim/pid" ]; then
+		kill "$(cat "$DIR/hmsim/pid")" 2>/dev/null || true
+	fi
 	tests/lab/netns.sh down "$DIR/remote" || true
 	tests/lab/lab.sh down "$DIR" || true
 	if [ "$keep" = 0 ] && ! grep -q " $DIR/" /proc/self/mounts; then
@@ -38,6 +41,34 @@ echo "demo: starting the lab in $DIR (RabbitMQ takes ~15 s)"
 tests/lab/lab.sh up "$DIR" >/dev/null
 # shellcheck source=/dev/null
 . "$DIR/env"
+
+# The console API: hmsim with a fleet of 200 hosts whose jobs run 60 times faster than real
+# time, trusted through the certificate it writes; the demo configuration points at it.
+mkdir -p "$DIR/hmsim"
+"$BUILD/hmsim" --port 0 --seed 7 --hosts 200 --gateways 3 --speed 60 \
+	--cert-out "$DIR/hmsim/ca.pem" --ready-file "$DIR/hmsim/ready" --pid-file "$DIR/hmsim/pid" \
+	>"$DIR/hmsim/log" 2>&1 &
+i=0
+while [ ! -s "$DIR/hmsim/ready" ] && [ "$i" -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -s "$DIR/hmsim/ready" ]; then
+	umask 077
+	echo admin >"$DIR/hmsim/password"
+	cat >>"$DIR/hmctl.conf" <<CONF
+
+[console]
+url = $(cat "$DIR/hmsim/ready")
+username = admin
+password_file = $DIR/hmsim/password
+ca_file = $DIR/hmsim/ca.pem
+rpo_target = 6h
+CONF
+	console_line="hmsim $(cat "$DIR/hmsim/ready") (200 hosts, jobs 60x real time)"
+else
+	console_line="hmsim did not start: $(tail -n 1 "$DIR/hmsim/log" 2>/dev/null)"
+fi
 
 # Four SSH hosts for the REMOTE block, with stand-ins for the proprietary tools: a Sync Proxy
 # with one service down, a Linux Agent printing the seed's sample, a gateway and a jump host.
@@ -80,7 +111,8 @@ $(tests/lab/lab.sh status "$DIR" | sed 's/^/  /')
   mariadb   port $LAB_MARIADB_PORT, user hmctl
   redis     port $LAB_REDIS_PORT
   influxdb  $LAB_INFLUXDB_URL
-  console   TLS on port $LAB_TLS_PORT (self-signed, CN localhost)
+  port      TLS on port $LAB_TLS_PORT (self-signed, CN localhost), as the console's 10443
+  console   $console_line
 $REMOTE_INFO
   config    $CONF
 
