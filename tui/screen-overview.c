@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/remote.h"
 #include "core/core.h"
 #include "lib/clock.h"
 #include "tui/tui-int.h"
@@ -46,6 +47,9 @@ static const char *row_state(const struct row *r)
     const hm_component *c = r->c;
     if (is_kind(c, "container") || r->seed_line)
         return c->status ? c->status : hm_state_name(c->state);
+    /* a remote host that could not be polled says why: "unreachable", "host key unknown" */
+    if (remote_is_role_kind(c->kind) && c->status && strcmp(c->status, "up") != 0)
+        return c->status;
     return hm_state_name(c->state);
 }
 
@@ -89,13 +93,27 @@ static size_t build_rows(const hm_component *const *cs, size_t nc, struct row *r
     }
     first = true;
     for (size_t i = 0; i < nc; i++) {
-        if (is_kind(cs[i], "container") || is_seed_line(cs[i])) continue;
+        if (is_kind(cs[i], "container") || is_seed_line(cs[i]) || remote_is_role_kind(cs[i]->kind))
+            continue;
         if (first) {
             if (n) rows[n++] = (struct row){ROW_BLANK, {0}, NULL, false};
             rows[n++] = (struct row){ROW_HEADING, {"COMPONENT", "STATE", "DETAIL"}, NULL, false};
         }
         first = false;
         rows[n++] = (struct row){ROW_ITEM, {0}, cs[i], false};
+    }
+    /* the SSH hosts, by role as `hmctl status` groups them */
+    first = true;
+    for (int role = REMOTE_SYNC_PROXY; role <= REMOTE_JUMP; role++) {
+        for (size_t i = 0; i < nc; i++) {
+            if (!is_kind(cs[i], remote_role_name((enum remote_role)role))) continue;
+            if (first) {
+                if (n) rows[n++] = (struct row){ROW_BLANK, {0}, NULL, false};
+                rows[n++] = (struct row){ROW_HEADING, {"REMOTE", "STATE", "DETAIL"}, NULL, false};
+            }
+            first = false;
+            rows[n++] = (struct row){ROW_ITEM, {0}, cs[i], false};
+        }
     }
     return n;
 }

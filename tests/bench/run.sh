@@ -49,3 +49,5 @@ sh tests/bench/tui.sh "$dir/env"
 
 echo
 BUILD=$BUILD sh tests/bench/alerts.sh
+echo "== 50 SSH hosts: hmctl's steady-state poll vs parallel-ssh, the same commands"
+BUILD=$BUILD bash tests/bench/remote.sh
