@@ -17,6 +17,10 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"influxdb", false, NULL, "the console's own InfluxDB (watched, not written to)"},
     {"port", true, "address", "a TCP port checked by connecting (and a TLS handshake)"},
     {"tui", false, NULL, "the full-screen dashboard"},
+    {"reload", false, NULL, "recreating the console's containers (hmctl reload)"},
+    {"upgrade", false, NULL, "installing upgrade packages (hmctl upgrade)"},
+    {"logs", false, NULL, "the log bundle of hmctl logs collect"},
+    {"host", true, "address", "a remote component host reached over SSH"},
     {NULL, false, NULL, NULL},
 };
 
@@ -32,6 +36,10 @@ const struct cfg_key hm_cfg_keys[] = {
      "directories summed as log space"},
     {"installer", "program_dir", CFG_PATH, "/opt/installer", NULL, "directory summed as program space"},
     {"installer", "free_path", CFG_PATH, "/", NULL, "file system whose free space is shown"},
+    {"installer", "config_dir", CFG_PATH, NULL, NULL,
+     "the services' configuration directory (default DIR/config, DIR being [installer] dir)"},
+    {"installer", "backup_dir", CFG_PATH, NULL, NULL,
+     "where upgrade backups are kept (default DIR/databackup)"},
 
     {"thresholds", "cpu_warning", CFG_NUMBER, "80", NULL, "CPU percent that makes the host warning"},
     {"thresholds", "cpu_critical", CFG_NUMBER, "90", NULL, "CPU percent that makes the host critical"},
@@ -76,5 +84,41 @@ const struct cfg_key hm_cfg_keys[] = {
 
     {"tui", "keys", CFG_LIST, NULL, NULL, "key remapping, e.g. \"quit=x, refresh=F5\""},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
+
+    {"reload", "timeout", CFG_DURATION, "120s", NULL,
+     "how long a recreated container may take to be running and healthy"},
+    {"reload", "stop_timeout", CFG_DURATION, "10s", NULL,
+     "how long Docker waits for the old container to stop before killing it"},
+
+    {"upgrade", "health_timeout", CFG_DURATION, "120s", NULL,
+     "how long restarted services may take to be running and healthy after an upgrade"},
+    {"upgrade", "keep_backups", CFG_INT, "5", NULL,
+     "upgrade backups kept after a successful upgrade (0 keeps all)"},
+
+    {"logs", "since", CFG_DURATION, "24h", NULL, "default period of logs collect"},
+    {"logs", "components", CFG_LIST, "console, proxy, agent, gateway", NULL,
+     "default components of logs collect"},
+    {"logs", "max_file_size", CFG_SIZE, "64M", NULL,
+     "largest part of one file put in the bundle (logs keep their end)"},
+    {"logs", "max_total_size", CFG_SIZE, "1G", NULL,
+     "largest total of the bundle's files before compression"},
+    {"logs", "proxy_paths", CFG_LIST, "/etc/hamal/hamal.conf, /var/log/hamal", NULL,
+     "Sync Proxy configuration files and log directories"},
+    {"logs", "agent_paths", CFG_LIST,
+     "/var/lib/egisplus-agent/config.ini, /var/log/egisplus-agent", NULL,
+     "Linux Agent configuration files and log directories"},
+    {"logs", "gateway_paths", CFG_LIST,
+     "/var/lib/sgateway/config/s3block_config.ini, /var/log/sgateway", NULL,
+     "Cloud Sync Gateway configuration files and log directories"},
+
+    {"host", "role", CFG_ENUM, "linux", "sync_proxy|linux_agent|gateway|linux|jump",
+     "what runs on the host"},
+    {"host", "address", CFG_STRING, NULL, NULL, "host name or IP address"},
+    {"host", "port", CFG_INT, "22", NULL, "SSH port"},
+    {"host", "username", CFG_STRING, "root", NULL, "SSH user"},
+    {"host", "key", CFG_PATH, NULL, NULL, "private key file"},
+    {"host", "password", CFG_SECRET, NULL, NULL, "SSH password (prefer key or password_file)"},
+    {"host", "password_file", CFG_PATH, NULL, NULL, "file holding the SSH password"},
+    {"host", "known_hosts", CFG_PATH, NULL, NULL, "known_hosts file the host key is checked against"},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };
