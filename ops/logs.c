@@ -612,13 +612,15 @@ static void add_components(struct bundle *b, struct host *hs, size_t nh, bool co
         strvec paths = {0};
         cfg_get_list(b->cfg, "logs", NULL, paths_key(comp), &paths);
         char *prefix = xasprintf("%s/local", comp);
+        bool has_host = false;
+        for (size_t h = 0; h < nh; h++) has_host |= strcmp(hs[h].component, comp) == 0;
         for (size_t i = 0; i < paths.n; i++) {
             struct stat st;
             bool present = stat(paths.v[i], &st) == 0;
             if (present && S_ISDIR(st.st_mode) == config_pass) continue;
-            /* Present only on the component's own host as a rule: an absent local path is
-             * not worth a line unless no host of the role exists either. */
-            if (present || config_pass) add_local_path(b, prefix, paths.v[i], since_ms, false);
+            /* The paths are usually on the component's own host: one absent here is worth a
+             * line only when no host of the role is configured either. */
+            if (present || config_pass) add_local_path(b, prefix, paths.v[i], since_ms, !has_host);
         }
         free(prefix);
         for (size_t h = 0; h < nh; h++) {
@@ -669,9 +671,11 @@ int logs_collect(const hm_config *cfg, const logs_opts *o, logs_summary *s, hm_e
         if (o->self_exe) {
             add_self(&b, "console/status.json", "status", "--json", NULL);
             if (o->has_alerts) add_self(&b, "console/alerts.json", "alerts", "list", "--json");
-            else missing(&b, "console/alerts.json", "this hmctl has no alerts module");
             add_self(&b, "console/hmctl-config.txt", "config", "show", NULL);
+        } else {
+            missing(&b, "console/status.json", "the path of the hmctl program is unknown");
         }
+        if (!o->has_alerts) missing(&b, "console/alerts.json", "this hmctl has no alerts module");
         const char *dir = cfg_get(cfg, "installer", NULL, "dir");
         const char *cd = cfg_get(cfg, "installer", NULL, "config_dir");
         char *config_dir = cd && *cd ? xstrdup(cd) : xasprintf("%s/config", dir ? dir : "/opt/installer/production");

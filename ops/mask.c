@@ -123,7 +123,10 @@ int mask_line(const char *line, size_t len, strbuf *out)
     }
     size_t k = kend;
     while (k > p && (line[k - 1] == ' ' || line[k - 1] == '\t')) k--;
-    if (k == p || !mask_is_secret_key(line + p, k - p)) return mask_urls(line, len, out);
+    /* A key is one word (a JSON key in quotes may hold anything but a quote). */
+    bool one_word = k > p && (line[p] == '"' || (!memchr(line + p, ' ', k - p) &&
+                                                  !memchr(line + p, '\t', k - p)));
+    if (!one_word || !mask_is_secret_key(line + p, k - p)) return mask_urls(line, len, out);
     /* A directive must be one word. */
     if (sep == len && memchr(line + p, '"', k - p)) return mask_urls(line, len, out);
 
