@@ -118,5 +118,7 @@ void collect_rabbitmq(const hm_collect_ctx *cc, hm_result *out);
 void collect_mariadb(const hm_collect_ctx *cc, hm_result *out);
 void collect_redis(const hm_collect_ctx *cc, hm_result *out);
 void collect_influxdb(const hm_collect_ctx *cc, hm_result *out);
+/* Every configured console's API, hosts, jobs and gateways; records the derived events. */
+void collect_console(const hm_collect_ctx *cc, hm_result *out);
 
 #endif

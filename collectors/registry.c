@@ -11,6 +11,7 @@ const hm_collector hm_collectors[] = {
     {"redis", collect_redis},
     {"rabbitmq", collect_rabbitmq},
     {"influxdb", collect_influxdb},
+    {"console", collect_console},
     {"host", collect_host},
     {NULL, NULL},
 };

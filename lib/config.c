@@ -270,12 +270,12 @@ static void open_section(struct parse *p, const char *line)
         free(name);
         return;
     }
-    if (def->named && !name) {
+    if (def->named && !name && !def->name_optional) {
         perr(p, "section [%s] needs a name: [%s \"NAME\"]", type, type);
         free(type);
         return;
     }
-    if (!def->named && name) {
+    if (!def->named && name && !def->name_optional) {
         perr(p, "section [%s] takes no name", type);
         free(type);
         free(name);

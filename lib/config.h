@@ -47,6 +47,7 @@ struct cfg_section_def {
     bool named;
     const char *required; /* comma-separated keys that must be present */
     const char *doc;
+    bool name_optional;   /* both [type] and [type "name"] are accepted ([console]) */
 };
 
 extern const struct cfg_key hm_cfg_keys[];

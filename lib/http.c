@@ -13,6 +13,7 @@
 
 struct hm_http {
     CURL *curl;
+    char *conn_fp; /* fingerprint seen when the kept-alive connection was set up */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -38,6 +39,7 @@ void hm_http_free(hm_http *h)
 {
     if (!h) return;
     curl_easy_cleanup(h->curl);
+    free(h->conn_fp);
     free(h);
 }
 
@@ -196,7 +198,19 @@ int hm_http_do(hm_http *h, const hm_http_req *req, hm_http_resp *resp, hm_err *e
 
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hdrs);
-    if (strncmp(req->url, "https:", 6) == 0) resp->server_fp = leaf_fingerprint(c);
+    if (strncmp(req->url, "https:", 6) == 0) {
+        resp->server_fp = leaf_fingerprint(c);
+        /* libcurl reports certificates only for a new connection; a reused one is the TLS
+         * session whose certificate was seen (and checked) when it was set up. */
+        long new_conns = 1;
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns);
+        if (h && !resp->server_fp && new_conns == 0 && h->conn_fp)
+            resp->server_fp = xstrdup(h->conn_fp);
+        else if (h && resp->server_fp) {
+            free(h->conn_fp);
+            h->conn_fp = xstrdup(resp->server_fp);
+        }
+    }
     int ret = 0;
     if (rc != CURLE_OK) {
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
