@@ -118,9 +118,20 @@ static int run_restart(hm_ctx *ctx, int argc, char **argv)
     return run_verb(ctx, &verbs[2], argc, argv);
 }
 
-/* Completion of service names (lib/cli.c's hook). */
+/* Completion of service names and SSH host names (lib/cli.c's hook). */
 void hm_complete_dynamic(hm_ctx *ctx, const char *kind, const char *prefix)
 {
+    if (strcmp(kind, "ssh-hosts") == 0) {
+        /* the names of the [host] sections (remote, ssh trust) */
+        hm_config *cfg = config_load(ctx->config_path);
+        const cfg_section **secs;
+        size_t n = cfg_sections_of(cfg, "host", &secs);
+        for (size_t i = 0; i < n; i++)
+            if (hm_starts_with(secs[i]->name, prefix)) puts(secs[i]->name);
+        free(secs);
+        config_free(cfg);
+        return;
+    }
     if (strcmp(kind, "services") != 0) return;
     hm_config *cfg = config_load(ctx->config_path);
     docker_list all = {0};

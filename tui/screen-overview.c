@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/remote.h"
 #include "core/core.h"
 #include "tui/tui-int.h"
 
@@ -39,6 +40,9 @@ static const char *row_state(const struct row *r)
     const hm_component *c = r->c;
     if (is_kind(c, "container") || r->seed_line)
         return c->status ? c->status : hm_state_name(c->state);
+    /* a remote host that could not be polled says why: "unreachable", "host key unknown" */
+    if (remote_is_role_kind(c->kind) && c->status && strcmp(c->status, "up") != 0)
+        return c->status;
     return hm_state_name(c->state);
 }
 
@@ -65,13 +69,27 @@ static size_t build_rows(const hm_result *res, struct row *rows)
     first = true;
     for (size_t i = 0; i < res->n_components; i++) {
         const hm_component *c = &res->components[i];
-        if (is_kind(c, "container") || is_seed_line(c)) continue;
+        if (is_kind(c, "container") || is_seed_line(c) || remote_is_role_kind(c->kind)) continue;
         if (first) {
             if (n) rows[n++] = (struct row){ROW_BLANK, {0}, NULL, false};
             rows[n++] = (struct row){ROW_HEADING, {"COMPONENT", "STATE", "DETAIL"}, NULL, false};
         }
         first = false;
         rows[n++] = (struct row){ROW_ITEM, {0}, c, false};
+    }
+    /* the SSH hosts, by role as `hmctl status` groups them */
+    first = true;
+    for (int role = REMOTE_SYNC_PROXY; role <= REMOTE_JUMP; role++) {
+        for (size_t i = 0; i < res->n_components; i++) {
+            const hm_component *c = &res->components[i];
+            if (!is_kind(c, remote_role_name((enum remote_role)role))) continue;
+            if (first) {
+                if (n) rows[n++] = (struct row){ROW_BLANK, {0}, NULL, false};
+                rows[n++] = (struct row){ROW_HEADING, {"REMOTE", "STATE", "DETAIL"}, NULL, false};
+            }
+            first = false;
+            rows[n++] = (struct row){ROW_ITEM, {0}, c, false};
+        }
     }
     return n;
 }
