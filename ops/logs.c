@@ -529,10 +529,12 @@ static void add_remote_path(struct bundle *b, struct host *h, const char *path, 
             char *ap = archive_path(prefix, file);
             char *fq = remote_shell_quote(file);
             bool gz = is_gz(file);
-            char *rd = gz ? xasprintf("gzip -dc -- %s | head -c %llu", fq,
-                                      (unsigned long long)b->o->max_file)
+            /* What one exec can return bounds what is asked for, so a log's end stays its end. */
+            uint64_t max = b->o->max_file;
+            if (ops->max_output && max > ops->max_output - 4096) max = ops->max_output - 4096;
+            char *rd = gz ? xasprintf("gzip -dc -- %s | head -c %llu", fq, (unsigned long long)max)
                           : xasprintf("%s -c %llu -- %s", kind == 'L' ? "tail" : "head",
-                                      (unsigned long long)b->o->max_file, fq);
+                                      (unsigned long long)max, fq);
             strbuf data = {0};
             bool t2 = false;
             int st2 = 0;
@@ -541,7 +543,7 @@ static void add_remote_path(struct bundle *b, struct host *h, const char *path, 
             if (ap && gz) ap[strlen(ap) - 3] = '\0';
             if (!ap) {
                 /* a path that climbs out of the archive's directory is left out */
-            } else if (ops->exec(h->s, rd, b->o->max_file, 120000, &data, &t2, &st2, &e2) < 0) {
+            } else if (ops->exec(h->s, rd, max, 120000, &data, &t2, &st2, &e2) < 0) {
                 missing(b, ap, "%s", e2.msg);
             } else if (st2 != 0 && data.len == 0) {
                 missing(b, ap, "cannot read %s (exit status %d)", src, st2);

@@ -34,7 +34,8 @@ typedef struct logs_opts {
     const char *self_exe;     /* hmctl run for status, alerts and config; NULL leaves them out */
     const char *config_path;  /* its -c FILE, or NULL */
     bool has_alerts;          /* whether that hmctl has `alerts list` */
-    const remote_ops *remote; /* transport to [host] sections, NULL when there is none */
+    const remote_ops *remote; /* transport to [host] sections; NULL: hosts noted as not
+                                 collected, "SSH support not available" */
     void (*say)(void *ud, const char *line); /* progress, may be NULL */
     void *ud;
 } logs_opts;

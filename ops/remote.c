@@ -10,12 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "collectors/remote.h"
 #include "lib/clock.h"
-
-const remote_ops *remote_backend(void)
-{
-    return NULL;
-}
+#include "ssh/ssh.h"
 
 char *remote_shell_quote(const char *s)
 {
@@ -30,8 +27,67 @@ char *remote_shell_quote(const char *s)
 }
 
 struct remote_session {
-    int unused;
+    hm_ssh_pool *pool; /* NULL for the local shell */
+    remote_host host;
 };
+
+static remote_session *ssh_open(const hm_config *cfg, const char *host, int64_t timeout_ms,
+                                hm_err *e)
+{
+    remote_session *s = xcalloc(1, sizeof *s);
+    if (remote_host_load(cfg, host, &s->host, e) < 0) {
+        remote_host_free(&s->host);
+        free(s);
+        return NULL;
+    }
+    s->pool = hm_ssh_pool_new();
+    hm_ssh_result r = {0};
+    hm_ssh_status st = {0};
+    int rc = hm_ssh_exec(s->pool, &s->host.target, "true",
+                         s->host.target.connect_timeout_ms + 5000, &r, &st);
+    hm_ssh_result_free(&r);
+    if (rc < 0) {
+        hm_err_set(e, "%s", st.msg);
+        hm_ssh_pool_free(s->pool);
+        remote_host_free(&s->host);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int ssh_exec(remote_session *s, const char *cmd, uint64_t max_out, int64_t timeout_ms,
+                    strbuf *out, bool *truncated, int *status, hm_err *e)
+{
+    hm_ssh_result r = {0};
+    hm_ssh_status st = {0};
+    int rc = hm_ssh_exec(s->pool, &s->host.target, cmd, timeout_ms, &r, &st);
+    if (rc < 0) {
+        hm_err_set(e, "%s", st.msg);
+    } else {
+        size_t n = r.out.len;
+        *truncated = r.truncated || n > max_out;
+        if (n > max_out) n = (size_t)max_out;
+        sb_add(out, r.out.buf ? r.out.buf : "", n);
+        *status = r.exit_status;
+    }
+    hm_ssh_result_free(&r);
+    return rc < 0 ? -1 : 0;
+}
+
+static void ssh_close(remote_session *s)
+{
+    hm_ssh_pool_free(s->pool);
+    remote_host_free(&s->host);
+    free(s);
+}
+
+static const remote_ops ssh_ops = {"ssh", HM_SSH_OUTPUT_MAX, ssh_open, ssh_exec, ssh_close};
+
+const remote_ops *remote_backend(void)
+{
+    return &ssh_ops;
+}
 
 static remote_session *local_open(const hm_config *cfg, const char *host, int64_t timeout_ms,
                                   hm_err *e)
@@ -90,4 +146,4 @@ static int local_exec(remote_session *s, const char *cmd, uint64_t max_out, int6
     return rc;
 }
 
-const remote_ops remote_local_ops = {"local", local_open, local_exec, local_close};
+const remote_ops remote_local_ops = {"local", 0, local_open, local_exec, local_close};
