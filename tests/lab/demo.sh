@@ -24,6 +24,7 @@ fi
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	echo "demo: stopping the lab in $DIR"
+	tests/lab/netns.sh down "$DIR/remote" || true
 	tests/lab/lab.sh down "$DIR" || true
 	if [ "$keep" = 0 ] && ! grep -q " $DIR/" /proc/self/mounts; then
 		rm -rf "$DIR"
@@ -37,6 +38,34 @@ echo "demo: starting the lab in $DIR (RabbitMQ takes ~15 s)"
 tests/lab/lab.sh up "$DIR" >/dev/null
 # shellcheck source=/dev/null
 . "$DIR/env"
+
+# Four SSH hosts for the REMOTE block, with stand-ins for the proprietary tools: a Sync Proxy
+# with one service down, a Linux Agent printing the seed's sample, a gateway and a jump host.
+CONF=$DIR/hmctl.conf
+REMOTE_INFO="  remote    not available"
+if tests/lab/netns.sh up "$DIR/remote" 4 2>"$DIR/netns.log"; then
+	# shellcheck source=/dev/null
+	. "$DIR/remote/env"
+	printf 'hamal_worker_1|worker|python worker.py|Exit 1|\n' >>"$NETNS_H1_DIR/state/compose"
+	echo seed >"$NETNS_H2_DIR/state/agent"
+	CONF=$DIR/demo.conf
+	(umask 077 && {
+		cat "$DIR/hmctl.conf"
+		printf '\n[ssh]\nusername = %s\nkey = %s\nknown_hosts = %s\n' \
+			"$NETNS_USER" "$NETNS_KEY" "$NETNS_KNOWN_HOSTS"
+		i=1
+		for h in "proxy-1 sync_proxy" "agent-1 linux_agent" "gw-1 gateway" "bastion jump"; do
+			set -- $h
+			eval "addr=\$NETNS_H${i}_ADDR port=\$NETNS_H${i}_PORT dir=\$NETNS_H${i}_DIR"
+			printf '\n[host "%s"]\nrole = %s\naddress = %s\nport = %s\n' "$1" "$2" "$addr" "$port"
+			[ "$2" = jump ] || printf 'log_dir = %s/log\n' "$dir"
+			i=$((i + 1))
+		done
+	} >"$CONF")
+	REMOTE_INFO="  remote    4 SSH hosts ($NETNS_MODE): proxy-1 (worker Exit 1), agent-1, gw-1, bastion"
+else
+	REMOTE_INFO="  remote    not started: $(tail -n 1 "$DIR/netns.log")"
+fi
 
 cat <<INFO
 
@@ -52,13 +81,14 @@ $(tests/lab/lab.sh status "$DIR" | sed 's/^/  /')
   redis     port $LAB_REDIS_PORT
   influxdb  $LAB_INFLUXDB_URL
   console   TLS on port $LAB_TLS_PORT (self-signed, CN localhost)
-  config    $DIR/hmctl.conf
+$REMOTE_INFO
+  config    $CONF
 
 INFO
 
 if [ -t 0 ] && [ -t 1 ]; then
-	"$BUILD/hmctl" -c "$DIR/hmctl.conf" tui || echo "demo: hmctl tui exited with status $?"
+	"$BUILD/hmctl" -c "$CONF" tui || echo "demo: hmctl tui exited with status $?"
 else
 	echo "demo: no terminal; running: hmctl status"
-	"$BUILD/hmctl" -c "$DIR/hmctl.conf" status || echo "demo: hmctl status exited with status $?"
+	"$BUILD/hmctl" -c "$CONF" status || echo "demo: hmctl status exited with status $?"
 fi
