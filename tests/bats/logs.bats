@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # hmctl logs collect on a test tree: the seed's sample configurations of the console (ant), the
 # Sync Proxy, the Linux Agent and the gateway, with secrets of this run planted in them, in the
-# logs and in a container's output; a [host] of the proxy's role that cannot be reached. The
+# logs and in a container's output; a [host] of the proxy's role whose port (the lab's closed
+# one on 127.0.0.1) refuses connections. The
 # archive must match its MANIFEST and hold none of the planted secrets.
 
 load helpers
@@ -66,7 +67,8 @@ gateway_paths = $T/var/lib/sgateway/config/s3block_config.ini, $T/var/log/sgatew
 
 [host "proxy-1"]
 role = sync_proxy
-address = 192.0.2.10
+address = 127.0.0.1
+port = $LAB_CLOSED_PORT
 EOF
 	chmod 600 "$T/hmctl.conf"
 	if [ "${LAB_DOCKER:-}" = up ]; then
@@ -152,7 +154,7 @@ manifest_rows() {
 	assert_success
 	grep -q '^\[installer\]' "$x/c/console/hmctl-config.txt"
 	run cat "$x/c/MANIFEST"
-	assert_line --regexp $'^host proxy-1 \\(sync_proxy, 192\\.0\\.2\\.10\\)\tnot collected: SSH support not available$'
+	assert_line --regexp $'^host proxy-1 \\(sync_proxy, 127\\.0\\.0\\.1\\)\tnot collected: unreachable: .*refused'
 	assert_line --regexp $'^console/alerts\\.json\t'
 	assert_line --regexp $'^console/status\\.json\t[0-9]+\t0\tno\thmctl status --json$'
 	assert_line --regexp $'^console/local/.*/config/ant/ant\\.conf\t[0-9]+\t2\tno\t'
