@@ -6,7 +6,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb
+PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb libarchive
 SIM_PKGS = libmicrohttpd jansson openssl
 TEST_PKGS = cmocka
 
@@ -27,7 +27,7 @@ SIM_LIBS   := $(shell pkg-config --libs $(SIM_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIBS       := $(PKG_LIBS) -lm -pthread
 
-LIB_DIRS  = lib ssh console collectors store core alerts reports drill tui
+LIB_DIRS  = lib ssh console collectors store core alerts reports drill tui ops
 LIB_SRCS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_SRCS  = $(wildcard hmctl/*.c)

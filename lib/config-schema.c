@@ -28,6 +28,9 @@ const struct cfg_section_def hm_cfg_sections[] = {
      "a remote component polled over SSH: Sync Proxy, Linux Agent, Cloud Sync Gateway, Linux "
      "or jump host",
      false},
+    {"reload", false, NULL, "recreating the console's containers (hmctl reload)", false},
+    {"upgrade", false, NULL, "installing upgrade packages (hmctl upgrade)", false},
+    {"logs", false, NULL, "the log bundle of hmctl logs collect", false},
     {NULL, false, NULL, NULL, false},
 };
 
@@ -43,6 +46,10 @@ const struct cfg_key hm_cfg_keys[] = {
      "directories summed as log space"},
     {"installer", "program_dir", CFG_PATH, "/opt/installer", NULL, "directory summed as program space"},
     {"installer", "free_path", CFG_PATH, "/", NULL, "file system whose free space is shown"},
+    {"installer", "config_dir", CFG_PATH, NULL, NULL,
+     "the services' configuration directory (default DIR/config, DIR being [installer] dir)"},
+    {"installer", "backup_dir", CFG_PATH, NULL, NULL,
+     "where upgrade backups are kept (default DIR/databackup)"},
 
     {"thresholds", "cpu_warning", CFG_NUMBER, "80", NULL, "CPU percent that makes the host warning"},
     {"thresholds", "cpu_critical", CFG_NUMBER, "90", NULL, "CPU percent that makes the host critical"},
@@ -90,6 +97,33 @@ const struct cfg_key hm_cfg_keys[] = {
      "time between two reads of the consoles (default: the refresh interval, slower for large "
      "fleets)"},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
+
+    {"reload", "timeout", CFG_DURATION, "120s", NULL,
+     "how long a recreated container may take to be running and healthy"},
+    {"reload", "stop_timeout", CFG_DURATION, "10s", NULL,
+     "how long Docker waits for the old container to stop before killing it"},
+
+    {"upgrade", "health_timeout", CFG_DURATION, "120s", NULL,
+     "how long restarted services may take to be running and healthy after an upgrade"},
+    {"upgrade", "keep_backups", CFG_INT, "5", NULL,
+     "upgrade backups kept after a successful upgrade (0 keeps all)"},
+
+    {"logs", "since", CFG_DURATION, "24h", NULL, "default period of logs collect"},
+    {"logs", "components", CFG_LIST, "console, proxy, agent, gateway", NULL,
+     "default components of logs collect"},
+    {"logs", "max_file_size", CFG_SIZE, "64M", NULL,
+     "largest part of one file put in the bundle (logs keep their end)"},
+    {"logs", "max_total_size", CFG_SIZE, "1G", NULL,
+     "largest total of the bundle's files before compression"},
+    {"logs", "proxy_paths", CFG_LIST, "/etc/hamal/hamal.conf, /var/log/hamal", NULL,
+     "Sync Proxy configuration files and log directories"},
+    {"logs", "agent_paths", CFG_LIST,
+     "/var/lib/egisplus-agent/config.ini, /var/log/egisplus-agent", NULL,
+     "Linux Agent configuration files and log directories"},
+    {"logs", "gateway_paths", CFG_LIST,
+     "/var/lib/sgateway/config/s3block_config.ini, /var/log/sgateway", NULL,
+     "Cloud Sync Gateway configuration files and log directories"},
+
     {"console", "url", CFG_URL, "https://127.0.0.1:10443/hypermotion/v1", NULL,
      "base URL of the HyperMotion API"},
     {"console", "username", CFG_STRING, "admin", NULL, "user that requests the API token"},

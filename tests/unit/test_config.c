@@ -152,11 +152,11 @@ static void test_load_missing_explicit_file(void **state)
 static void test_indented_and_empty_sections(void **state)
 {
     /* an indented, pasted file: every line is its own setting, not a continuation */
-    hm_config *c = parse("  [hmctl]\n    interval = 3s\n    timeout = 4s\n[bogus]\n\n[docker \"x\"]\n", 0600);
+    hm_config *c = parse("  [hmctl]\n    interval = 3s\n    timeout = 4s\n[nonsense]\n\n[docker \"x\"]\n", 0600);
     assert_int_equal(cfg_get_ms(c, "hmctl", NULL, "interval", 0), 3000);
     assert_int_equal(cfg_get_ms(c, "hmctl", NULL, "timeout", 0), 4000);
     assert_int_equal(c->errors.n, 2); /* sections without keys are checked at their header */
-    assert_string_equal(c->errors.v[0], "hmctl.conf:4: unknown section [bogus]");
+    assert_string_equal(c->errors.v[0], "hmctl.conf:4: unknown section [nonsense]");
     assert_string_equal(c->errors.v[1], "hmctl.conf:6: section [docker] takes no name");
     config_free(c);
 }
