@@ -21,12 +21,12 @@ enum { C_SEVERITY, C_STATE, C_RULE, C_SUBJECT, C_SINCE, C_VALUE, C_ACK };
 
 static const struct tui_column columns[] = {
     {"SEVERITY", 8, 9, false, "severity"},
-    {"STATE", 7, 18, false, "state"},
-    {"RULE", 10, 24, false, "rule"},
+    {"STATE", 16, 18, false, "state"},
+    {"RULE", 20, 28, false, "rule"},
     {"SUBJECT", 8, 20, false, "subject"},
     {"SINCE", 6, 8, true, "since"},
     {"VALUE", 5, 10, true, NULL},
-    {"ACKNOWLEDGED", 8, 0, false, NULL},
+    {"ACK", 8, 0, false, NULL},
 };
 
 static const struct tui_console *data_of(const struct tui *t)
