@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts/alerts.h"
 #include "collectors/console.h"
 #include "lib/clock.h"
 #include "store/store.h"
@@ -213,6 +214,93 @@ static void read_events(const hm_config *cfg, bool configured, struct tui_consol
     console_events_free(&ev);
 }
 
+/* ---- the alerts ---- */
+
+/* name="value" with the quoting alert_matcher_parse reads, so any label value round-trips. */
+static void add_matcher(strbuf *sb, const char *name, const char *value)
+{
+    sb_addf(sb, "%s%s=\"", sb->len ? "\n" : "", name);
+    for (const char *p = value; *p; p++) {
+        if (*p == '"' || *p == '\\') sb_addc(sb, '\\');
+        sb_addc(sb, *p);
+    }
+    sb_addc(sb, '"');
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* Reads the active alerts through the alerts module (never its tables directly). */
+static void read_alerts(const hm_config *cfg, struct tui_console *c, struct pool *pool,
+                        int64_t now_ms)
+{
+    char *path = store_file(cfg);
+    bool exists = access(path, F_OK) == 0;
+    free(path);
+    if (!exists) return; /* nothing has been checked yet: no alerts */
+    hm_store *st = NULL;
+    hm_err e = {{0}};
+    json_t *arr = NULL;
+    if (store_open_config(cfg, 0, &st, &e) < 0 || alerts_list_json(st, now_ms, &arr, &e) < 0) {
+        c->alerts_err = xstrdup(e.msg);
+        if (st) store_close(st);
+        return;
+    }
+    store_close(st);
+    size_t n = json_array_size(arr), i;
+    c->alerts = xcalloc(n ? n : 1, sizeof *c->alerts);
+    json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        struct tui_alert *x = &c->alerts[c->n_alerts++];
+        json_t *labels = json_object_get(a, "labels"), *ack = json_object_get(a, "ack");
+        strbuf lt = {0}, mt = {0};
+        add_matcher(&mt, "rule", jstr(a, "rule"));
+        const char *k;
+        json_t *v;
+        json_object_foreach(labels, k, v)
+        {
+            const char *vs = json_string_value(v);
+            if (!vs) continue;
+            sb_addf(&lt, "%s%s=%s", lt.len ? ", " : "", k, vs);
+            add_matcher(&mt, k, vs);
+        }
+        const char *host = jstr(labels, "host");
+        enum alert_severity sev;
+        x->id = json_integer_value(json_object_get(a, "id"));
+        x->rule = pool_add(pool, jstr(a, "rule"));
+        x->state = pool_add(pool, jstr(a, "state"));
+        x->severity = pool_add(pool, jstr(a, "severity"));
+        x->subject = pool_add(pool, *host ? host : jstr(a, "series"));
+        x->labels = pool_add(pool, sb_str(&lt));
+        x->summary = pool_add(pool, jstr(a, "summary"));
+        x->ack_by = pool_add(pool, jstr(ack, "by"));
+        x->ack_comment = pool_add(pool, jstr(ack, "comment"));
+        x->matchers = pool_add(pool, sb_str(&mt));
+        json_t *val = json_object_get(a, "value");
+        x->value = json_is_number(val) ? json_number_value(val) : NAN;
+        if (hm_parse_time(jstr(a, "since"), &x->since_ms) < 0) x->since_ms = 0;
+        x->sev = alert_severity_parse(jstr(a, "severity"), &sev) == 0 ? (int)sev : -1;
+        x->firing = strcmp(jstr(a, "state"), "firing") == 0;
+        x->acknowledged = json_is_true(json_object_get(a, "acknowledged"));
+        x->silenced = json_is_true(json_object_get(a, "silenced"));
+        if (x->firing && x->sev >= 0 && x->sev < TUI_SEVERITIES) c->firing[x->sev]++;
+        sb_free(&lt);
+        sb_free(&mt);
+    }
+    json_decref(arr);
+}
+
+static void fix_alert(const char *base, struct tui_alert *x)
+{
+    const char **f[] = {&x->rule, &x->state, &x->severity, &x->subject, &x->labels,
+                        &x->summary, &x->ack_by, &x->ack_comment, &x->matchers};
+    for (size_t k = 0; k < HM_ARRAY_LEN(f); k++) pool_fix(base, f[k]);
+}
+
 struct tui_console *tui_data_console(const hm_config *cfg, hm_kv *kv, int64_t now_ms)
 {
     struct tui_console *c = xcalloc(1, sizeof *c);
@@ -243,6 +331,7 @@ struct tui_console *tui_data_console(const hm_config *cfg, hm_kv *kv, int64_t no
     }
     sv_free(&names);
     read_events(cfg, c->configured, c, &pool, now_ms);
+    read_alerts(cfg, c, &pool, now_ms);
     c->tasks = tasks.v;
     c->n_tasks = tasks.n;
 
@@ -265,6 +354,7 @@ struct tui_console *tui_data_console(const hm_config *cfg, hm_kv *kv, int64_t no
         pool_fix(c->arena, &ev->host);
         pool_fix(c->arena, &ev->detail);
     }
+    for (size_t i = 0; i < c->n_alerts; i++) fix_alert(c->arena, &c->alerts[i]);
     return c;
 }
 

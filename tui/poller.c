@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts/alerts.h"
 #include "core/core.h"
 #include "lib/clock.h"
 #include "tui/tui-int.h"
@@ -50,6 +51,9 @@ struct tui_poller {
     /* the service action */
     bool action_busy, action_done;
     char action_service[128], action_name[16];
+    /* an alert action: action_name "ack" or "silence" */
+    int64_t alert_id, alert_for_ms;
+    char *alert_matchers, *alert_comment;
     char *message;
     bool message_failed;
 };
@@ -76,6 +80,8 @@ void tui_console_unref(struct tui_console *c)
     free(c->events);
     free(c->hosts_err);
     free(c->events_err);
+    free(c->alerts);
+    free(c->alerts_err);
     free(c->arena);
     free(c);
 }
@@ -409,9 +415,55 @@ static const char *past_tense(const char *action)
     return !strcmp(action, "start") ? "started" : !strcmp(action, "stop") ? "stopped" : "restarted";
 }
 
+/* Acknowledges or silences through the alerts module; returns the outcome message. */
+static char *alert_action(struct tui_poller *p, bool *failed)
+{
+    hm_store *st = NULL;
+    hm_err e = {{0}};
+    char *by = alerts_operator_name(), *msg;
+    int64_t now = hm_now_ms(), sid = 0;
+    int rc = store_open_config(p->cfg, 0, &st, &e);
+    if (rc == 0 && strcmp(p->action_name, "ack") == 0) {
+        rc = alerts_ack(st, p->alert_id, by, p->alert_comment, now, &e);
+    } else if (rc == 0) {
+        strvec m = {0};
+        char *copy = xstrdup(p->alert_matchers), *save = NULL;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            sv_push(&m, line);
+        rc = alerts_silence_add(st, &m, p->alert_for_ms, by, p->alert_comment, now, &sid, &e);
+        sv_free(&m);
+        free(copy);
+    }
+    if (st) store_close(st);
+    free(by);
+    *failed = rc != 0;
+    if (rc != 0)
+        msg = xasprintf("cannot %s alert %lld: %s", p->action_name, (long long)p->alert_id, e.msg);
+    else if (sid)
+        msg = xasprintf("silenced alert %lld (silence %lld)", (long long)p->alert_id, (long long)sid);
+    else
+        msg = xasprintf("acknowledged alert %lld", (long long)p->alert_id);
+    return msg;
+}
+
 static void *action_main(void *arg)
 {
     struct tui_poller *p = arg;
+    if (p->alert_comment) {
+        bool failed;
+        char *msg = alert_action(p, &failed);
+        pthread_mutex_lock(&p->mu);
+        free(p->message);
+        p->message = msg;
+        p->message_failed = failed;
+        p->action_busy = false;
+        p->action_done = true;
+        p->refresh_console = true; /* the alert list shows the change at once */
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        wake_ui(p->wake_fd);
+        return NULL;
+    }
     /* Docker's default grace period for stop and restart plus the API's own budget. */
     int64_t timeout = cfg_get_ms(p->cfg, "hmctl", NULL, "timeout", 5000) + 15000;
     hm_err e = {{0}};
@@ -431,7 +483,10 @@ static void *action_main(void *arg)
     return NULL;
 }
 
-bool tui_poller_service(struct tui_poller *p, const char *service, const char *action)
+/* Starts the action thread for what the caller set up in set (called with mu held); false
+ * when an action is already running. */
+static bool start_action(struct tui_poller *p, void (*set)(struct tui_poller *p, const void *ud),
+                         const void *ud)
 {
     pthread_mutex_lock(&p->mu);
     if (p->action_busy) {
@@ -444,8 +499,10 @@ bool tui_poller_service(struct tui_poller *p, const char *service, const char *a
     if (join) pthread_join(p->action_thread, NULL);
     pthread_mutex_lock(&p->mu);
     p->action_started = false;
-    snprintf(p->action_service, sizeof p->action_service, "%s", service);
-    snprintf(p->action_name, sizeof p->action_name, "%s", action);
+    free(p->alert_matchers);
+    free(p->alert_comment);
+    p->alert_matchers = p->alert_comment = NULL;
+    set(p, ud);
     p->action_busy = true;
     p->action_done = false;
     pthread_mutex_unlock(&p->mu);
@@ -455,6 +512,48 @@ bool tui_poller_service(struct tui_poller *p, const char *service, const char *a
     if (!started) p->action_busy = false;
     pthread_mutex_unlock(&p->mu);
     return started;
+}
+
+struct service_req {
+    const char *service, *action;
+};
+
+static void set_service(struct tui_poller *p, const void *ud)
+{
+    const struct service_req *r = ud;
+    snprintf(p->action_service, sizeof p->action_service, "%s", r->service);
+    snprintf(p->action_name, sizeof p->action_name, "%s", r->action);
+}
+
+bool tui_poller_service(struct tui_poller *p, const char *service, const char *action)
+{
+    struct service_req r = {service, action};
+    return start_action(p, set_service, &r);
+}
+
+struct alert_req {
+    int64_t id;
+    const char *matchers;
+    int64_t for_ms;
+    const char *comment;
+};
+
+static void set_alert(struct tui_poller *p, const void *ud)
+{
+    const struct alert_req *r = ud;
+    p->alert_id = r->id;
+    p->alert_for_ms = r->for_ms;
+    p->alert_matchers = xstrdup(r->matchers ? r->matchers : "");
+    p->alert_comment = xstrdup(r->comment);
+    snprintf(p->action_name, sizeof p->action_name, "%s", r->for_ms > 0 ? "silence" : "ack");
+    snprintf(p->action_service, sizeof p->action_service, "alert %lld", (long long)r->id);
+}
+
+bool tui_poller_alert(struct tui_poller *p, int64_t id, const char *matchers, int64_t for_ms,
+                      const char *comment)
+{
+    struct alert_req r = {id, matchers, for_ms, comment ? comment : ""};
+    return start_action(p, set_alert, &r);
 }
 
 char *tui_poller_take_message(struct tui_poller *p, bool *failed)
@@ -473,8 +572,10 @@ bool tui_poller_action_busy(struct tui_poller *p, char *buf, size_t size)
     bool busy = p->action_busy;
     if (busy) {
         const char *a = p->action_name;
-        snprintf(buf, size, "%s %s", !strcmp(a, "start") ? "starting" : !strcmp(a, "stop") ? "stopping"
-                                                                                            : "restarting",
+        snprintf(buf, size, "%s %s",
+                 !strcmp(a, "start") ? "starting" : !strcmp(a, "stop") ? "stopping"
+                 : !strcmp(a, "ack") ? "acknowledging" : !strcmp(a, "silence") ? "silencing"
+                 : "restarting",
                  p->action_service);
     }
     pthread_mutex_unlock(&p->mu);
@@ -499,6 +600,8 @@ void tui_poller_stop(struct tui_poller *p)
     free(p->want_id);
     free(p->want_name);
     free(p->message);
+    free(p->alert_matchers);
+    free(p->alert_comment);
     free(p->local_only);
     /* An abandoned collector thread may still write to kv (hm_poll_run's contract): leave it
      * to process exit rather than free memory in use. */

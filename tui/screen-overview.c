@@ -435,6 +435,34 @@ static int draw_tasks(struct tui *t, const struct tui_console *c, int y, int x, 
     return used;
 }
 
+/* One line: the firing alerts by severity, and how many are pending; an error in place. */
+static int draw_alerts(struct tui *t, const struct tui_console *c, int y, int x, int w)
+{
+    static const char *const names[TUI_SEVERITIES] = {"info", "warning", "critical", "emergency"};
+    static const enum tui_role roles[TUI_SEVERITIES] = {TUI_NORMAL, TUI_WARNING, TUI_CRITICAL,
+                                                        TUI_CRITICAL};
+    int cx = x + tui_put(t, y, x, w, TUI_HEADING, false, "Alerts ");
+    if (c->alerts_err) {
+        tui_put(t, y, cx, x + w - cx, TUI_CRITICAL, false, c->alerts_err);
+        return 1;
+    }
+    long firing = 0;
+    for (int i = 0; i < TUI_SEVERITIES; i++) firing += c->firing[i];
+    char buf[64];
+    snprintf(buf, sizeof buf, " %ld firing ", firing);
+    cx += tui_put(t, y, cx, x + w - cx, firing ? TUI_CRITICAL : TUI_OK, false, buf);
+    for (int i = 0; i < TUI_SEVERITIES && cx < x + w; i++) {
+        snprintf(buf, sizeof buf, "  %s %ld", names[i], c->firing[i]);
+        cx += tui_put(t, y, cx, x + w - cx, c->firing[i] ? roles[i] : TUI_DIM, false, buf);
+    }
+    size_t pending = (size_t)(c->n_alerts > (size_t)firing ? c->n_alerts - (size_t)firing : 0);
+    if (pending && cx < x + w) {
+        snprintf(buf, sizeof buf, "   (%zu pending)", pending);
+        tui_put(t, y, cx, x + w - cx, TUI_DIM, false, buf);
+    }
+    return 1;
+}
+
 /* Vertical bars, one per value, `bw` columns wide, h lines high (eighths in UTF-8, '#' in
  * ASCII), scaled to the largest value. */
 static void draw_bars(struct tui *t, int y, int x, int h, int bw, const long *v, int n)
@@ -512,6 +540,7 @@ static void overview_draw(struct tui *t, void *state, const struct tui_rect *a)
     ov->scroll.total = ov->scroll.visible = 0;
     y += draw_tiles(t, y, x, w, bottom - y);
     const struct tui_console *c = tui_console_data(t);
+    if (c && y + 1 < bottom) y += 1 + draw_alerts(t, c, y + 1, x, w);
     if (!c || !c->configured) {
         if (y + 1 < bottom)
             tui_put(t, y + 1, x, w, TUI_DIM, false,

@@ -63,6 +63,22 @@ struct tui_event {
     enum hm_state severity;
 };
 
+/* One active alert (pending or firing) for the Alerts screen; strings point into the read's
+ * arena and are never NULL ("" when absent). */
+struct tui_alert {
+    int64_t id;
+    const char *rule, *state, *severity, *subject, *labels, *summary;
+    const char *ack_by, *ack_comment;
+    const char *matchers; /* "rule=NAME\nLABEL=VALUE..." : what a silence of this alert matches */
+    double value;         /* NAN when the alert has none */
+    int64_t since_ms;     /* 0 unknown */
+    int sev;              /* enum alert_severity, -1 unknown */
+    bool firing, acknowledged, silenced;
+};
+
+/* Firing alerts per severity, info to emergency (enum alert_severity order). */
+#define TUI_SEVERITIES 4
+
 /* One read of every configured console and of the store's events. Immutable and reference
  * counted like struct tui_local. */
 struct tui_console {
@@ -81,6 +97,10 @@ struct tui_console {
     char *events_err;
     long trend[TUI_TREND_DAYS]; /* events per day */
     int64_t trend_from_ms;      /* start of trend[0] (local midnight) */
+    struct tui_alert *alerts;   /* active alerts, firing first, most severe first */
+    size_t n_alerts;
+    char *alerts_err;           /* NULL, or why the alert state could not be read */
+    long firing[TUI_SEVERITIES]; /* firing alerts by severity */
     char *arena;                /* the strings of hosts, tasks and events */
     int64_t wall_ms, mono_ms, duration_ms;
     int64_t next_ms;            /* mono time of the next read */
@@ -143,6 +163,12 @@ struct tui_host_detail *tui_poller_take_detail(struct tui_poller *p);
  * is already running. Its outcome comes through tui_poller_take_message, and a refresh
  * follows it. */
 bool tui_poller_service(struct tui_poller *p, const char *service, const char *action);
+/* Acknowledges alert `id` with a comment, or (for_ms > 0) silences what `matchers` (lines of
+ * alert_matcher_parse syntax) match for for_ms, in the action thread like a service action;
+ * false when an action is already running. The outcome comes through tui_poller_take_message
+ * and a console read follows, so the list shows the change. */
+bool tui_poller_alert(struct tui_poller *p, int64_t id, const char *matchers, int64_t for_ms,
+                      const char *comment);
 /* The outcome of the last action not taken yet ("restarted ant-api", "cannot stop ..."), with
  * *failed set; NULL when none. The caller frees it. */
 char *tui_poller_take_message(struct tui_poller *p, bool *failed);
@@ -317,6 +343,7 @@ extern const struct tui_screen tui_screen_services;
 extern const struct tui_screen tui_screen_remote;
 extern const struct tui_screen tui_screen_hosts;
 extern const struct tui_screen tui_screen_events;
+extern const struct tui_screen tui_screen_alerts;
 
 /* A vertical scroll position shared by list-like screens. */
 struct tui_scroll {
@@ -404,6 +431,16 @@ void tui_list_split(const struct tui_list *l, const struct tui_rect *area, struc
  * confirm(t, ud) and frees ud with free(). */
 void tui_confirm(struct tui *t, const char *title, const char *question,
                  int (*confirm)(struct tui *t, void *ud), void *ud);
+/* As tui_confirm with n (at most TUI_DIALOG_FIELDS) one-line text fields under the question,
+ * labelled labels[i] and starting as values[i] (NULL: empty); the first field has the focus.
+ * Tab, Enter and the arrows move between fields and buttons; confirm reads the text with
+ * tui_dialog_field. */
+#define TUI_DIALOG_FIELDS 2
+void tui_form(struct tui *t, const char *title, const char *question, const char *const *labels,
+              const char *const *values, size_t n, int (*confirm)(struct tui *t, void *ud),
+              void *ud);
+/* The text of field i of the dialog (valid inside its confirm callback). */
+const char *tui_dialog_field(const struct tui *t, size_t i);
 /* Shows a one-line message above the footer until the next key or for five seconds. */
 void tui_message(struct tui *t, enum tui_role role, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -448,7 +485,11 @@ struct tui {
     struct {
         bool open;
         char title[128], question[256];
-        int focus; /* 0 Yes, 1 No */
+        int focus; /* 0 Yes, 1 No, 2 + i field i */
+        struct {
+            char label[32], text[256];
+        } field[TUI_DIALOG_FIELDS];
+        int n_fields;
         int (*confirm)(struct tui *t, void *ud);
         void *ud;
         int y, yes_x0, yes_x1, no_x0, no_x1; /* where the buttons were drawn */

@@ -20,15 +20,14 @@
 #include "tui/tui-int.h"
 
 /* The screens in tab order (DESIGN.md 7). A NULL entry is a slot kept for a screen whose data
- * layer is built elsewhere: Alerts (the alerts module's firing alerts, ack and silence),
- * Reports and Drill/Takeover. Slots take no tab and no digit; the built screens are numbered
+ * layer is built elsewhere: Reports and Drill/Takeover. Slots take no tab and no digit; the built screens are numbered
  * 1-9 in this order. */
 static const struct tui_screen *const screen_table[] = {
     &tui_screen_overview,
     &tui_screen_services,
     &tui_screen_remote,
     &tui_screen_hosts,
-    NULL, /* Alerts */
+    &tui_screen_alerts,
     &tui_screen_events,
     NULL, /* Reports */
     NULL, /* Drill/Takeover */
@@ -116,7 +115,28 @@ void tui_confirm(struct tui *t, const char *title, const char *question,
     t->dialog.confirm = confirm;
     t->dialog.ud = ud;
     t->dialog.focus = 1; /* No: Enter alone never confirms */
+    t->dialog.n_fields = 0;
     t->dialog.open = true;
+}
+
+void tui_form(struct tui *t, const char *title, const char *question, const char *const *labels,
+              const char *const *values, size_t n, int (*confirm)(struct tui *t, void *ud),
+              void *ud)
+{
+    tui_confirm(t, title, question, confirm, ud);
+    if (n > TUI_DIALOG_FIELDS) n = TUI_DIALOG_FIELDS;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(t->dialog.field[i].label, sizeof t->dialog.field[i].label, "%s", labels[i]);
+        snprintf(t->dialog.field[i].text, sizeof t->dialog.field[i].text, "%s",
+                 values && values[i] ? values[i] : "");
+    }
+    t->dialog.n_fields = (int)n;
+    if (n) t->dialog.focus = 2;
+}
+
+const char *tui_dialog_field(const struct tui *t, size_t i)
+{
+    return (int)i < t->dialog.n_fields ? t->dialog.field[i].text : "";
 }
 
 /* ---- global actions ---- */
@@ -233,24 +253,66 @@ static int run_binding(struct tui *t, const struct tui_binding *b, void *state)
     return b->key->fn(t, state);
 }
 
-static int dialog_key(struct tui *t, int key)
+/* Closes the dialog; on choice 0 (Yes) runs its confirm callback. */
+static int dialog_choose(struct tui *t, int choice)
 {
-    int choice = -1;
-    switch (key) {
-    case KEY_LEFT: case KEY_RIGHT: case '\t': case KEY_BTAB: case 'h': case 'l':
-        t->dialog.focus = !t->dialog.focus;
-        return TUI_REDRAW;
-    case 'y': case 'Y': choice = 0; break;
-    case 'n': case 'N': case 27: case 'q': choice = 1; break;
-    case '\r': case '\n': case KEY_ENTER: case ' ': choice = t->dialog.focus; break;
-    default: return TUI_DONE;
-    }
     t->dialog.open = false;
     int flags = TUI_REDRAW;
     if (choice == 0 && t->dialog.confirm) flags |= t->dialog.confirm(t, t->dialog.ud);
     free(t->dialog.ud);
     t->dialog.ud = NULL;
     return flags;
+}
+
+/* Focus order: the fields, then Yes, then No, round again. */
+static void dialog_move(struct tui *t, int step)
+{
+    int n = t->dialog.n_fields + 2;
+    int f = t->dialog.focus, seq = f >= 2 ? f - 2 : t->dialog.n_fields + f;
+    seq = (seq + step + n) % n;
+    t->dialog.focus = seq < t->dialog.n_fields ? seq + 2 : seq - t->dialog.n_fields;
+}
+
+static void drop_last_char(char *s);
+
+/* A key while a text field has the focus: typing edits it, the rest moves. */
+static int field_key(struct tui *t, int key)
+{
+    char *text = t->dialog.field[t->dialog.focus - 2].text;
+    size_t size = sizeof t->dialog.field[0].text, n = strlen(text);
+    switch (key) {
+    case 27: return dialog_choose(t, 1);
+    case '\t': case KEY_DOWN: case '\r': case '\n': case KEY_ENTER: dialog_move(t, 1); break;
+    case KEY_BTAB: case KEY_UP: dialog_move(t, -1); break;
+    case KEY_BACKSPACE: case 127: case 8: drop_last_char(text); break;
+    case 21: text[0] = '\0'; break; /* C-u */
+    default:
+        if (key < ' ' || key > 255) return TUI_DONE;
+        if (n + 1 < size) {
+            text[n] = (char)key;
+            text[n + 1] = '\0';
+        }
+    }
+    return TUI_REDRAW;
+}
+
+static int dialog_key(struct tui *t, int key)
+{
+    if (t->dialog.focus >= 2) return field_key(t, key);
+    int choice = -1;
+    switch (key) {
+    case KEY_LEFT: case KEY_BTAB: case 'h': case KEY_UP:
+        dialog_move(t, -1);
+        return TUI_REDRAW;
+    case KEY_RIGHT: case '\t': case 'l': case KEY_DOWN:
+        dialog_move(t, 1);
+        return TUI_REDRAW;
+    case 'y': case 'Y': choice = 0; break;
+    case 'n': case 'N': case 27: case 'q': choice = 1; break;
+    case '\r': case '\n': case KEY_ENTER: case ' ': choice = t->dialog.focus; break;
+    default: return TUI_DONE;
+    }
+    return dialog_choose(t, choice);
 }
 
 /* Removes the last UTF-8 character of s. */
@@ -339,9 +401,9 @@ static int handle_mouse(struct tui *t)
     if (!click || (ev.bstate & BUTTON1_RELEASED && !(ev.bstate & BUTTON1_CLICKED))) return TUI_DONE;
     if (t->dialog.open) {
         if (ev.y == t->dialog.y && inside(ev.x, t->dialog.yes_x0, t->dialog.yes_x1))
-            return dialog_key(t, 'y');
+            return dialog_choose(t, 0);
         if (ev.y == t->dialog.y && inside(ev.x, t->dialog.no_x0, t->dialog.no_x1))
-            return dialog_key(t, 'n');
+            return dialog_choose(t, 1);
         return TUI_DONE;
     }
     if (t->help) {
@@ -593,19 +655,40 @@ static void draw_help(struct tui *t, int lines, int cols)
     }
 }
 
+/* One text field: its label, then the end of its text (what is being typed) in a bar. */
+static void draw_field(struct tui *t, int y, int x, int w, int i)
+{
+    const char *label = t->dialog.field[i].label, *text = t->dialog.field[i].text;
+    bool focus = t->dialog.focus == 2 + i;
+    int lw = tui_text_width(t, label) + 2;
+    tui_put(t, y, x, lw, TUI_DIALOG, false, label);
+    int fw = w - lw;
+    if (fw < 4) return;
+    char buf[300];
+    snprintf(buf, sizeof buf, "%s%s", text, focus ? "_" : "");
+    const char *shown = buf;
+    while (*shown && tui_text_width(t, shown) > fw) {
+        shown++;
+        while (((unsigned char)*shown & 0xC0) == 0x80) shown++;
+    }
+    tui_put(t, y, x + lw, fw, focus ? TUI_BUTTON_FOCUS : TUI_BUTTON, true, shown);
+}
+
 static void draw_dialog(struct tui *t, int lines, int cols)
 {
+    int nf = t->dialog.n_fields;
     int w = tui_text_width(t, t->dialog.question) + 6;
-    if (w < 36) w = 36;
+    if (w < (nf ? 64 : 36)) w = nf ? 64 : 36;
     if (w > cols - 2) w = cols - 2;
-    int h = 7;
+    int h = 7 + (nf ? nf + 1 : 0);
     if (w < 12 || lines < h) return;
     int y0 = (lines - h) / 2, x0 = (cols - w) / 2;
     tui_box(t, y0, x0, h, w, TUI_DIALOG, t->dialog.title);
     tui_put(t, y0 + 2, x0 + 3, w - 6, TUI_DIALOG, false, t->dialog.question);
+    for (int i = 0; i < nf; i++) draw_field(t, y0 + 4 + i, x0 + 3, w - 6, i);
     const char *yes = "[ Yes ]", *no = "[ No ]";
     int bw = 7 + 2 + 6;
-    int bx = x0 + (w - bw) / 2, by = y0 + 4;
+    int bx = x0 + (w - bw) / 2, by = y0 + 4 + (nf ? nf + 1 : 0);
     t->dialog.y = by;
     t->dialog.yes_x0 = bx;
     t->dialog.yes_x1 = bx + 7;
@@ -613,7 +696,8 @@ static void draw_dialog(struct tui *t, int lines, int cols)
     t->dialog.no_x1 = bx + 15;
     tui_put(t, by, bx, 7, t->dialog.focus == 0 ? TUI_BUTTON_FOCUS : TUI_BUTTON, false, yes);
     tui_put(t, by, bx + 9, 6, t->dialog.focus == 1 ? TUI_BUTTON_FOCUS : TUI_BUTTON, false, no);
-    tui_put(t, y0 + 5, x0 + 2, w - 4, TUI_DIALOG, false, "y: yes   n/Esc: no");
+    tui_put(t, by + 1, x0 + 2, w - 4, TUI_DIALOG, false,
+            nf ? "Tab/Enter: next   Esc: cancel" : "y: yes   n/Esc: no");
 }
 
 static void draw_all(struct tui *t)

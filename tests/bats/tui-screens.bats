@@ -3,7 +3,8 @@
 # (Docker with a healthy, an unhealthy, an exited and a plain container) and hmsim serving a
 # console: tabs, the Hosts filter and sort, CJK names in their columns, the unhealthy container,
 # a restart through the confirmation dialog (keys and mouse), --readonly, remapped keys, errors
-# in place.
+# in place, and the alerts of the unhealthy container: listed, acknowledged and silenced through
+# dialogs, counted by severity on the Overview.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -129,15 +130,17 @@ open_hosts() {
 
 @test "the tabs name every screen; Tab, Shift-Tab and the digits switch between them" {
 	tui_start -i 1s
-	wait_for '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Events'
+	wait_for '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Alerts +6 Events'
 	run screen
 	assert_line --index 0 --partial ' Overview '
 	keys Tab
 	wait_for '^ hmctl .* Services '
 	keys 4
 	wait_for '^ hmctl .* Hosts '
-	keys 5
+	keys 6
 	wait_for '^ hmctl .* Events '
+	keys BTab
+	wait_for '^ hmctl .* Alerts '
 	keys BTab
 	wait_for '^ hmctl .* Hosts '
 	keys 3
@@ -235,7 +238,7 @@ print(len(rows), "rows aligned")
 @test "Events are listed newest first" {
 	tui_start -i 1s
 	wait_for 'Console API'
-	keys 5
+	keys 6
 	wait_for '^ [0-9]+ events in 30 days'
 	screen | sed -n '5,23p' | awk 'NF >= 2 && $1 ~ /^[0-9][0-9]-/ { print $1, $2 }' > "$D/times"
 	[ "$(wc -l < "$D/times")" -gt 3 ]
@@ -367,4 +370,100 @@ print(len(rows), "rows aligned")
 	assert_equal "$(cat "$D/rc")" 0
 	run cat "$D/err"
 	assert_output ''
+}
+
+# --- Alerts ------------------------------------------------------------------------------------
+
+# fire_unhealthy: the lab's unhealthy container makes containers-unhealthy fire at once (for = 0)
+# in one `hmctl check`; $ALERT is its id.
+fire_unhealthy() {
+	write_conf '[rule "containers-unhealthy"]' 'for = 0'
+	run "$HMCTL" -c "$CONF" check
+	ALERT=$("$HMCTL" -c "$CONF" alerts list --json |
+		jq -r '.[] | select(.rule == "containers-unhealthy" and .state == "firing") | .id')
+	[ -n "$ALERT" ] || fail "containers-unhealthy is not firing: $output"
+}
+
+# alert_json FILTER: jq FILTER applied to the containers-unhealthy alert of `alerts list --json`.
+alert_json() {
+	"$HMCTL" -c "$CONF" alerts list --json | jq -r ".[] | select(.id == $ALERT) | $1"
+}
+
+# open_alerts ARGS: the Alerts screen filtered to the containers-unhealthy alert.
+open_alerts() {
+	tui_start -i 1s "$@"
+	wait_for 'Console API'
+	keys 5
+	wait_for '^ hmctl .* Alerts '
+	wait_for 'containers-unhealthy'
+	keys / c o n t a i n e r s - u n h e a l t h y Enter
+	wait_for '^ critical +firing +containers-unhealthy +console '
+}
+
+@test "Alerts: a firing alert is acknowledged through the dialog with a comment" {
+	require_lab docker
+	fire_unhealthy
+	# wide enough for the acknowledgement column
+	COLS=120 open_alerts
+	keys a
+	wait_for "Acknowledge alert $ALERT, containers-unhealthy on console\\?"
+	# an empty comment is refused
+	keys Enter Enter
+	wait_for 'not acknowledged: a comment is required'
+	[ "$(alert_json .acknowledged)" = false ]
+	keys a
+	wait_for "Acknowledge alert $ALERT"
+	keys -l 'cause: disk full; cleaned logs; healthy again'
+	keys Enter
+	keys Enter
+	wait_for "acknowledged alert $ALERT"
+	wait_for "$(id -un): cause: disk"
+	[ "$(alert_json .acknowledged)" = true ]
+	[ "$(alert_json .ack.comment)" = "cause: disk full; cleaned logs; healthy again" ]
+	[ "$(alert_json .ack.by)" = "$(id -un)" ]
+}
+
+@test "Alerts: S silences the alert for the duration given in the dialog" {
+	require_lab docker
+	fire_unhealthy
+	open_alerts
+	keys S
+	wait_for 'Silence containers-unhealthy on console'
+	# the duration comes first, filled with 2h; Enter goes on to the comment, then to Yes
+	keys C-u
+	keys -l 30m
+	keys Enter
+	keys -l 'maintenance window'
+	keys Enter
+	keys Enter
+	wait_for "silenced alert $ALERT"
+	wait_for 'firing, silenced'
+	[ "$(alert_json .silenced)" = true ]
+	run "$HMCTL" -c "$CONF" alerts silence --json
+	[ "$(jq -r '.[0].comment' <<<"$output")" = "maintenance window" ]
+}
+
+@test "Alerts: --readonly refuses the acknowledgement" {
+	require_lab docker
+	fire_unhealthy
+	open_alerts --readonly
+	run screen
+	refute_line --partial 'Ack'
+	keys a
+	wait_for 'read-only \(--readonly\): ack is disabled'
+	refute [ -n "$(screen | grep 'Acknowledge alert')" ]
+	keys S
+	wait_for 'read-only \(--readonly\): silence is disabled'
+	[ "$(alert_json .acknowledged)" = false ]
+}
+
+@test "the Overview counts the firing alerts by severity" {
+	require_lab docker
+	fire_unhealthy
+	local n
+	n=$("$HMCTL" -c "$CONF" alerts list --json |
+		jq -r '[.[] | select(.state == "firing")] as $f | "\($f | length) firing +info \([$f[] | select(.severity == "info")] | length) +warning \([$f[] | select(.severity == "warning")] | length) +critical \([$f[] | select(.severity == "critical")] | length) +emergency \([$f[] | select(.severity == "emergency")] | length)"')
+	tui_start -i 1s
+	wait_for "^ Alerts +$n"
+	[[ $n =~ critical\ [1-9] ]] || fail "no critical alert counted: $n"
 }
