@@ -127,11 +127,17 @@ mails() {
 	/usr/bin/python3 - "$1" "$2" <<'EOF'
 import email, email.policy, glob, json, os, sys
 maildir, to = sys.argv[1], sys.argv[2]
-for path in sorted(glob.glob(os.path.join(maildir, "new", "*"))):
+# In sending order: the Date header (hmctl's clock, pinned in these tests), then the time the
+# sink stored the file; maildir names do not sort by arrival within one second.
+found = []
+for path in glob.glob(os.path.join(maildir, "new", "*")):
     with open(path, "rb") as f:
         msg = email.message_from_binary_file(f, policy=email.policy.default)
     if to not in str(msg["to"]):
         continue
+    when = msg["date"].datetime.timestamp() if msg["date"] else 0
+    found.append((when, os.stat(path).st_mtime_ns, msg))
+for _, _, msg in sorted(found, key=lambda t: (t[0], t[1])):
     # the body's canonical form has CRLF line ends (RFC 2045 6.8); compare lines without them
     body = msg.get_content().replace("\r\n", "\n")
     print(json.dumps({"subject": str(msg["subject"]), "to": str(msg["to"]),
