@@ -19,6 +19,7 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"tui", false, NULL, "the full-screen dashboard", false},
     {"console", true, NULL, "the console's REST API ([console], or [console \"NAME\"] per console or tenant)",
      true},
+    {"drill", false, NULL, "plan files of drills and takeovers", false},
     {NULL, false, NULL, NULL, false},
 };
 
@@ -102,5 +103,7 @@ const struct cfg_key hm_cfg_keys[] = {
      "job_type names of takeovers (formal boots)"},
     {"console", "jobs_clean", CFG_LIST, "Clean", NULL, "job_type names of cleanups"},
     {"console", "jobs_unregister", CFG_LIST, "Unregister", NULL, "job_type names of unregistrations"},
+    {"drill", "plan_dir", CFG_PATH, "/etc/hmctl/plans", NULL,
+     "directory of the plan files (NAME.plan) of drill and takeover"},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };
