@@ -1644,8 +1644,8 @@ static const char *run_steps(eng *e)
         if (r == RES_FATAL) return NULL;
         if (r == RES_STOP) return "failed";
         if (r == RES_ABORT) return "aborted";
-        boundary(e, "step-finished", s->name);
     }
+    boundary(e, "steps-done", NULL);
     return "succeeded";
 }
 
