@@ -27,7 +27,7 @@ SIM_LIBS   := $(shell pkg-config --libs $(SIM_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIBS       := $(PKG_LIBS) -lm -pthread
 
-LIB_DIRS  = lib console collectors store core alerts reports drill tui
+LIB_DIRS  = lib ssh console collectors store core alerts reports drill tui
 LIB_SRCS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_SRCS  = $(wildcard hmctl/*.c)

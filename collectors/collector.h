@@ -74,6 +74,12 @@ char *hm_kv_get(hm_kv *kv, const char *key);
 void hm_kv_put(hm_kv *kv, const char *key, const char *value);
 /* Iterates every pair (for saving to the store). */
 void hm_kv_each(hm_kv *kv, void (*fn)(const char *key, const char *value, void *ud), void *ud);
+/* An object a collector keeps between cycles that is not text and is never saved: the SSH
+ * session pool, so that `tui` keeps its sessions open while each one-shot command, whose kv lives
+ * for one cycle, connects once. Returns the object under key, calling create(arg) to make it on
+ * first use (under the kv's lock, so two threads never make two); hm_kv_free calls destroy. */
+void *hm_kv_object(hm_kv *kv, const char *key, void *(*create)(void *arg), void *arg,
+                   void (*destroy)(void *obj));
 
 /* What a collector receives. */
 typedef struct hm_collect_ctx {
@@ -91,13 +97,23 @@ typedef struct hm_collector {
     hm_collect_fn fn;
 } hm_collector;
 
+/* A collector whose time budget is not [hmctl] timeout (the remote hosts need their connect
+ * plus command timeouts): fn returns it in milliseconds, 0 for [hmctl] timeout. */
+typedef struct hm_collector_budget {
+    const char *name;
+    int64_t (*fn)(const hm_config *cfg);
+} hm_collector_budget;
+
 /* The built-in collectors in display order (collectors/registry.c). */
 extern const hm_collector hm_collectors[];
+/* The collectors with a budget of their own, by name; terminated by {NULL, NULL}. */
+extern const hm_collector_budget hm_collector_budgets[];
 
 /* Runs every collector concurrently (one thread each) and merges their results into out in
- * registry order. A collector still running at its deadline plus a grace second is abandoned:
- * its component is reported `unknown` with "no answer within N s" and its late result is
- * discarded. `only`, when non-NULL, is a NULL-terminated list of collector names to run.
+ * registry order. Each collector's deadline is [hmctl] timeout after the start, or its own
+ * budget when that is longer. A collector still running at its deadline plus a grace second is
+ * abandoned: its component is reported `unknown` with "no answer within N s" and its late
+ * result is discarded. `only`, when non-NULL, is a NULL-terminated list of collector names to run.
  * Returns the number of collectors abandoned: while it is non-zero, cfg and kv may still be in
  * use by their threads and must not be freed. */
 int hm_poll_run(const hm_config *cfg, hm_kv *kv, const char *const *only, hm_result *out);
@@ -120,5 +136,8 @@ void collect_redis(const hm_collect_ctx *cc, hm_result *out);
 void collect_influxdb(const hm_collect_ctx *cc, hm_result *out);
 /* Every configured console's API, hosts, jobs and gateways; records the derived events. */
 void collect_console(const hm_collect_ctx *cc, hm_result *out);
+/* Every [host "NAME"] over SSH (collectors/remote.c); its budget is remote_budget_ms(). */
+void collect_remote(const hm_collect_ctx *cc, hm_result *out);
+int64_t collect_remote_budget(const hm_config *cfg);
 
 #endif

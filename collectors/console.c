@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "collectors/collector.h"
+#include "collectors/console.h"
 #include "collectors/net.h"
 #include "console/console.h"
 #include "lib/clock.h"
@@ -179,7 +180,7 @@ static void report_gateways(const console_targets *ts, const console_conf *cc, i
     sv_free(&off);
 }
 
-static enum hm_state event_severity(const char *type)
+enum hm_state console_event_severity(const char *type)
 {
     if (!strcmp(type, "host_lost_contact") || !strcmp(type, "sync_failed") ||
         !strcmp(type, "boot_failed"))
@@ -204,7 +205,7 @@ static void record_events(const hm_collect_ctx *cx, const console_conf *cc,
     enum hm_state worst = HM_OK;
     strbuf sb = {0};
     for (size_t i = 0; i < fresh.n; i++) {
-        worst = hm_state_worse(worst, event_severity(fresh.v[i].type));
+        worst = hm_state_worse(worst, console_event_severity(fresh.v[i].type));
         if (i < MAX_NAMES)
             sb_addf(&sb, "%s%s %s", i ? ", " : "", fresh.v[i].type,
                     fresh.v[i].host_name ? fresh.v[i].host_name : fresh.v[i].host_id);
@@ -220,14 +221,26 @@ static void record_events(const hm_collect_ctx *cx, const console_conf *cc,
     console_events_free(&fresh);
 }
 
-static void collect_one(const hm_collect_ctx *cx, const char *name, hm_result *out)
+void console_read_free(console_read *r)
+{
+    if (r->loaded) console_conf_free(&r->conf);
+    console_hosts_free(&r->hosts);
+    console_jobs_free(&r->jobs);
+    memset(r, 0, sizeof *r);
+}
+
+void collect_console_read(const hm_collect_ctx *cx, const char *name, hm_result *out,
+                          console_read *keep)
 {
     console *con = NULL;
     hm_err e = {{0}};
+    if (name && !*name) name = NULL;
+    if (keep) memset(keep, 0, sizeof *keep);
     if (console_open(cx->cfg, name, &con, &e) < 0) {
-        char *label = name && *name ? xasprintf("console %s", name) : xstrdup("console");
+        char *label = name ? xasprintf("console %s", name) : xstrdup("console");
         hm_result_add_component(out, label, "console", HM_UNKNOWN, "not configured", "%s", e.msg);
         free(label);
+        if (keep) keep->err = e;
         return;
     }
     const console_conf *cc = console_settings(con);
@@ -236,10 +249,12 @@ static void collect_one(const hm_collect_ctx *cx, const char *name, hm_result *o
     console_jobs js = {0};
     console_targets ts = {0};
     console_job_query jq = {.status = "all", .since_ms = cx->now_ms - DAY_MS};
+    /* nothing here reads the snapshot lists: 10,000 hosts keep 80,000 of them */
+    console_host_query hq = {.no_snapshots = true};
     int rc = 0;
     /* each request may use what is left of the collector's budget */
     console_set_timeout(con, net_remaining_ms(cx->deadline_mono));
-    if (console_login(con, &e) < 0 || console_list_hosts(con, NULL, &hs, &e) < 0) rc = -1;
+    if (console_login(con, &e) < 0 || console_list_hosts(con, &hq, &hs, &e) < 0) rc = -1;
     if (rc == 0) console_set_timeout(con, net_remaining_ms(cx->deadline_mono));
     if (rc == 0 && console_list_targets(con, &ts, &e) < 0) rc = -1;
     if (rc == 0) console_set_timeout(con, net_remaining_ms(cx->deadline_mono));
@@ -258,6 +273,17 @@ static void collect_one(const hm_collect_ctx *cx, const char *name, hm_result *o
         report_gateways(&ts, cc, cx->now_ms, out);
         record_events(cx, cc, &hs, &js, out);
     }
+    if (keep) {
+        keep->ok = rc == 0;
+        if (rc < 0) keep->err = e;
+        /* the settings move over whole; the client keeps only its own copy */
+        console_conf_load(cx->cfg, name, &keep->conf, NULL);
+        keep->loaded = true;
+        keep->hosts = hs;
+        keep->jobs = js;
+        memset(&hs, 0, sizeof hs);
+        memset(&js, 0, sizeof js);
+    }
     console_hosts_free(&hs);
     console_jobs_free(&js);
     console_targets_free(&ts);
@@ -268,6 +294,6 @@ void collect_console(const hm_collect_ctx *cx, hm_result *out)
 {
     strvec names = {0};
     if (console_conf_names(cx->cfg, &names) == 0) return;
-    for (size_t i = 0; i < names.n; i++) collect_one(cx, names.v[i], out);
+    for (size_t i = 0; i < names.n; i++) collect_console_read(cx, names.v[i], out, NULL);
     sv_free(&names);
 }

@@ -77,6 +77,17 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+/* [hmctl] timeout, or the collector's own budget when that is longer. */
+static int64_t collector_budget(const char *name, const hm_config *cfg, int64_t timeout)
+{
+    for (const hm_collector_budget *b = hm_collector_budgets; b->name; b++) {
+        if (strcmp(b->name, name) != 0) continue;
+        int64_t own = b->fn(cfg);
+        return own > timeout ? own : timeout;
+    }
+    return timeout;
+}
+
 static bool wanted(const char *name, const char *const *only)
 {
     if (!only) return true;
@@ -104,12 +115,15 @@ int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv
     int64_t timeout = cfg_get_ms(cfg, "hmctl", NULL, "timeout", 5000);
     int64_t now = hm_now_ms();
     int64_t start = hm_mono_ms();
+    int64_t longest = timeout;
     for (size_t i = 0; i < n; i++) {
         const hm_collector *c = &table[i];
         if (!wanted(c->name, only)) continue;
+        int64_t budget = collector_budget(c->name, cfg, timeout);
+        if (budget > longest) longest = budget;
         struct job *j = xcalloc(1, sizeof *j);
         j->col = c;
-        j->cc = (hm_collect_ctx){cfg, kv, now, timeout, start + timeout};
+        j->cc = (hm_collect_ctx){cfg, kv, now, budget, start + budget};
         j->refs = 2;
         jobs[i] = j;
         struct thread_arg *ta = xmalloc(sizeof *ta);
@@ -129,10 +143,11 @@ int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv
         pthread_attr_destroy(&attr);
     }
 
-    /* Wait for all, at most until the deadline plus a grace second. */
+    /* Wait for all, at most until the latest deadline plus a grace second: the cycle lasts as
+     * long as its slowest collector may. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    int64_t wait_ms = timeout + 1000;
+    int64_t wait_ms = longest + 1000;
     until.tv_sec += wait_ms / 1000;
     until.tv_nsec += (wait_ms % 1000) * 1000000;
     if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
@@ -149,7 +164,7 @@ int hm_poll_run_table(const hm_collector *table, const hm_config *cfg, hm_kv *kv
             j->abandoned = true;
             atomic_fetch_add(&abandoned_running, 1);
             hm_result_add_component(out, j->col->name, j->col->name, HM_UNKNOWN, "no answer",
-                                    "no answer within %g s", (double)timeout / 1000);
+                                    "no answer within %g s", (double)j->cc.timeout_ms / 1000);
         }
         job_unref_locked(j);
     }

@@ -13,5 +13,11 @@ const hm_collector hm_collectors[] = {
     {"influxdb", collect_influxdb},
     {"console", collect_console},
     {"host", collect_host},
+    {"remote", collect_remote},
+    {NULL, NULL},
+};
+
+const hm_collector_budget hm_collector_budgets[] = {
+    {"remote", collect_remote_budget},
     {NULL, NULL},
 };

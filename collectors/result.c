@@ -148,9 +148,17 @@ enum hm_state hm_result_worst(const hm_result *r)
     return w;
 }
 
+struct kv_object {
+    char *key;
+    void *obj;
+    void (*destroy)(void *obj);
+};
+
 struct hm_kv {
     pthread_mutex_t mu;
     strvec keys, values;
+    struct kv_object *objects;
+    size_t n_objects;
 };
 
 hm_kv *hm_kv_new(void)
@@ -163,6 +171,11 @@ hm_kv *hm_kv_new(void)
 void hm_kv_free(hm_kv *kv)
 {
     if (!kv) return;
+    for (size_t i = 0; i < kv->n_objects; i++) {
+        if (kv->objects[i].destroy) kv->objects[i].destroy(kv->objects[i].obj);
+        free(kv->objects[i].key);
+    }
+    free(kv->objects);
     sv_free(&kv->keys);
     sv_free(&kv->values);
     pthread_mutex_destroy(&kv->mu);
@@ -202,4 +215,22 @@ void hm_kv_each(hm_kv *kv, void (*fn)(const char *key, const char *value, void *
     pthread_mutex_lock(&kv->mu);
     for (size_t i = 0; i < kv->keys.n; i++) fn(kv->keys.v[i], kv->values.v[i], ud);
     pthread_mutex_unlock(&kv->mu);
+}
+
+void *hm_kv_object(hm_kv *kv, const char *key, void *(*create)(void *arg), void *arg,
+                   void (*destroy)(void *obj))
+{
+    pthread_mutex_lock(&kv->mu);
+    for (size_t i = 0; i < kv->n_objects; i++) {
+        if (strcmp(kv->objects[i].key, key) == 0) {
+            void *obj = kv->objects[i].obj;
+            pthread_mutex_unlock(&kv->mu);
+            return obj;
+        }
+    }
+    void *obj = create(arg);
+    kv->objects = xrealloc(kv->objects, (kv->n_objects + 1) * sizeof *kv->objects);
+    kv->objects[kv->n_objects++] = (struct kv_object){xstrdup(key), obj, destroy};
+    pthread_mutex_unlock(&kv->mu);
+    return obj;
 }

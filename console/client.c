@@ -280,6 +280,18 @@ static void idset_free(idset *set)
     free(set->slot);
 }
 
+static void drop_snapshots(console_host *h)
+{
+    for (size_t i = 0; i < h->n_snapshots; i++) {
+        free(h->snapshots[i].id);
+        free(h->snapshots[i].name);
+        free(h->snapshots[i].status);
+    }
+    free(h->snapshots);
+    h->snapshots = NULL;
+    h->n_snapshots = 0;
+}
+
 int console_list_hosts(console *c, const console_host_query *q, console_hosts *out, hm_err *e)
 {
     strbuf filt = {0};
@@ -314,6 +326,7 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
                 console_host_clear(&pg.v[i]);
                 continue;
             }
+            if (q && q->no_snapshots) drop_snapshots(&pg.v[i]);
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 256;
                 out->v = xrealloc(out->v, out->cap * sizeof *out->v);

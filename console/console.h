@@ -177,6 +177,8 @@ typedef struct console_host_query {
     const char *kw;              /* part of the name */
     const char *target_platform;
     const char *ids;             /* comma-separated host ids */
+    bool no_snapshots;           /* drop each host's snapshot list as its page is read
+                                    (last_snapshot_ms stays): for callers that keep many hosts */
 } console_host_query;
 
 /* Every host (GET /hosts paged by page_size until page*page_size >= total), each once: a host
@@ -274,6 +276,14 @@ int console_events_record(hm_store *st, const console_conf *cc, const console_ho
 /* Reads stored events with ts >= since_ms, oldest first; console NULL for every console. */
 int console_events_list(hm_store *st, const char *console, int64_t since_ms,
                         console_events *out, hm_err *e);
+/* Reads the newest `limit` stored events with ts >= since_ms, newest first. */
+int console_events_latest(hm_store *st, const char *console, int64_t since_ms, size_t limit,
+                          console_events *out, hm_err *e);
+/* Counts stored events in n buckets of bucket_ms from from_ms: counts[i] gets those with
+ * from_ms + i * bucket_ms <= ts < from_ms + (i + 1) * bucket_ms. console NULL: every console.
+ * Returns 0, or -1 with e set (counts are then zero). */
+int console_events_count(hm_store *st, const char *console, int64_t from_ms, int64_t bucket_ms,
+                         size_t n, long *counts, hm_err *e);
 
 /* JSON objects of one host, job, target (with pools and volumes when loaded), event; the field
  * names are console-api.md's, with times as ISO-8601 UTC and the job kind added. */

@@ -258,6 +258,65 @@ int console_events_list(hm_store *st, const char *console, int64_t since_ms, con
     return rc;
 }
 
+int console_events_latest(hm_store *st, const char *console, int64_t since_ms, size_t limit,
+                          console_events *out, hm_err *e)
+{
+    if (store_migrate(st, "console", migrations, (int)HM_ARRAY_LEN(migrations), e) < 0) return -1;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_db(st),
+                           "SELECT ts_ms, console, host_id, host_name, type, source, detail"
+                           " FROM console_events WHERE ts_ms >= ?1 AND (?2 IS NULL OR console = ?2)"
+                           " ORDER BY ts_ms DESC, id DESC LIMIT ?3",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, e, "cannot read events");
+    sqlite3_bind_int64(s, 1, since_ms);
+    if (console) sqlite3_bind_text(s, 2, console, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 2);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 32;
+            out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+        }
+        out->v[out->n++] = (console_event){sqlite3_column_int64(s, 0), xstrdup(col(s, 1)),
+                                           xstrdup(col(s, 2)), xstrdup(col(s, 3)), xstrdup(col(s, 4)),
+                                           xstrdup(col(s, 5)), xstrdup(col(s, 6))};
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_err(st, e, "cannot read events");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int console_events_count(hm_store *st, const char *console, int64_t from_ms, int64_t bucket_ms,
+                         size_t n, long *counts, hm_err *e)
+{
+    memset(counts, 0, n * sizeof *counts);
+    if (bucket_ms <= 0 || n == 0) return 0;
+    if (store_migrate(st, "console", migrations, (int)HM_ARRAY_LEN(migrations), e) < 0) return -1;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_db(st),
+                           "SELECT (ts_ms - ?1) / ?2 AS b, count(*) FROM console_events"
+                           " WHERE ts_ms >= ?1 AND ts_ms < ?1 + ?2 * ?3"
+                           " AND (?4 IS NULL OR console = ?4) GROUP BY b",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, e, "cannot count events");
+    sqlite3_bind_int64(s, 1, from_ms);
+    sqlite3_bind_int64(s, 2, bucket_ms);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+    if (console) sqlite3_bind_text(s, 4, console, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 4);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        sqlite3_int64 b = sqlite3_column_int64(s, 0);
+        if (b >= 0 && (size_t)b < n) counts[b] = (long)sqlite3_column_int64(s, 1);
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_err(st, e, "cannot count events");
+    if (rc < 0) memset(counts, 0, n * sizeof *counts);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 void console_events_free(console_events *ev)
 {
     for (size_t i = 0; i < ev->n; i++) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collectors/remote.h"
 #include "core/core.h"
 #include "lib/output.h"
 
@@ -79,12 +80,38 @@ void hm_view_status(FILE *f, const hm_result *r, bool color)
     t = table_new(3, h3);
     for (size_t i = 0; i < r->n_components; i++) {
         const hm_component *c = &r->components[i];
-        if (is_kind(c, "container") || in_middle(c)) continue;
+        if (is_kind(c, "container") || in_middle(c) || remote_is_role_kind(c->kind)) continue;
         const char *row[] = {c->name, hm_state_name(c->state), c->detail};
         table_add(t, row);
         table_color_last(t, 1, c->state);
     }
-    if (table_rows(t)) table_print(t, f, color);
+    bool console_rows = table_rows(t) > 0;
+    if (console_rows) table_print(t, f, color);
+    table_free(t);
+
+    /* The remote components over SSH, under their roles in the seed's order of the guide. */
+    static const char *const h4[] = {"REMOTE", "HOST", "STATE", "DETAIL"};
+    t = table_new(4, h4);
+    for (int role = REMOTE_SYNC_PROXY; role <= REMOTE_JUMP; role++) {
+        const char *kind = remote_role_name((enum remote_role)role);
+        bool first = true;
+        for (size_t i = 0; i < r->n_components; i++) {
+            const hm_component *c = &r->components[i];
+            if (!is_kind(c, kind)) continue;
+            /* an unreachable host says so in STATE: "critical" alone would hide why */
+            const char *state = c->status && strcmp(c->status, "up") != 0 ? c->status
+                                                                           : hm_state_name(c->state);
+            const char *row[] = {first ? remote_role_title((enum remote_role)role) : "", c->name,
+                                 state, c->detail};
+            table_add(t, row);
+            table_color_last(t, 2, c->state);
+            first = false;
+        }
+    }
+    if (table_rows(t)) {
+        if (console_rows) fputc('\n', f);
+        table_print(t, f, color);
+    }
     table_free(t);
 }
 

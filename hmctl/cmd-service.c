@@ -121,9 +121,20 @@ static int run_restart(hm_ctx *ctx, int argc, char **argv)
 }
 
 /* Completion of dynamic kinds (lib/cli.c's hook): "services" (the console's containers),
- * "plans" (the plan files of [drill] plan_dir) and "runs" (the run numbers in the store). */
+ * "ssh-hosts" (the [host] sections: remote, ssh trust), "plans" (the plan files of [drill]
+ * plan_dir) and "runs" (the run numbers in the store). */
 void hm_complete_dynamic(hm_ctx *ctx, const char *kind, const char *prefix)
 {
+    if (strcmp(kind, "ssh-hosts") == 0) {
+        hm_config *cfg = config_load(ctx->config_path);
+        const cfg_section **secs;
+        size_t n = cfg_sections_of(cfg, "host", &secs);
+        for (size_t i = 0; i < n; i++)
+            if (hm_starts_with(secs[i]->name, prefix)) puts(secs[i]->name);
+        free(secs);
+        config_free(cfg);
+        return;
+    }
     bool services = strcmp(kind, "services") == 0, plans = strcmp(kind, "plans") == 0;
     bool runs = strcmp(kind, "runs") == 0;
     if (!services && !plans && !runs) return;

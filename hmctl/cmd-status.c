@@ -50,7 +50,8 @@ const struct hm_cmd cmd_status = {
     .description = "Prints each console service with its State (Up, Up (healthy), Up (unhealthy),\n"
                    "Exited (N), Restarting), the log space, program space, free disk and port\n"
                    "health lines, then every other component: Docker, MariaDB, Redis, RabbitMQ,\n"
-                   "InfluxDB and the host's resources. Nothing is stored; see 'hmctl check'.",
+                   "InfluxDB and the host's resources; last the remote hosts polled over SSH\n"
+                   "([host] sections), under their roles. Nothing is stored; see 'hmctl check'.",
     .opts = opts,
     .run = run,
 };

@@ -42,6 +42,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
     hm_config *cfg = hm_ctx_config(ctx);
     if (!cfg) return 1;
     if (!interval) to.interval_ms = cfg_get_ms(cfg, "hmctl", NULL, "interval", 10000);
+    to.console_ms = cfg_get_ms(cfg, "tui", NULL, "console_interval", 0);
     to.cfg = cfg;
     to.color = !ctx->no_color && cfg_get_bool(cfg, "tui", NULL, "color", true);
     hm_err e = {{0}};
@@ -53,10 +54,11 @@ const struct hm_cmd cmd_tui = {
     .name = "tui",
     .summary = "the full-screen dashboard",
     .usage = "[-n N] [-i DURATION] [--readonly]",
-    .description = "Shows what 'hmctl status' shows, full screen, refreshed every interval by a\n"
-                   "background poller: the services with their State, the disk-space and port\n"
-                   "lines, every other component, meters for CPU, memory and the root disk, and\n"
-                   "the RabbitMQ queue depths. Press ? for the keys, q to quit. Needs a terminal.",
+    .description = "The dashboard, full screen, refreshed by background threads: Overview (health\n"
+                   "tiles, CPU, memory and disk meters with the last hour, running tasks, 24 h\n"
+                   "success rate, event trend), Services (start, stop, restart), Remote, Hosts\n"
+                   "(filter, sort, snapshots and jobs) and Events. Press ? for the keys of a\n"
+                   "screen, q to quit. Needs a terminal.",
     .opts = opts,
     .run = run,
 };

@@ -81,6 +81,12 @@ void hm_opt_init(hm_optparse *op, hm_ctx *ctx, int argc, char **argv)
     opterr = 0;
 }
 
+void hm_opt_permute(hm_optparse *op)
+{
+    /* hm_opt_init starts the short options with "+" (stop at the first positional) */
+    if (op->shorts[0] == '+') memmove(op->shorts, op->shorts + 1, strlen(op->shorts));
+}
+
 int hm_opt_next(hm_optparse *op)
 {
     if (op->done) return -1;

@@ -80,6 +80,9 @@ enum { HM_OPT_EXIT = -2 };
 
 void hm_opt_init(hm_optparse *op, hm_ctx *ctx, int argc, char **argv);
 int hm_opt_next(hm_optparse *op);
+/* Lets options follow the positional arguments ("hmctl ssh trust HOST --yes"), getopt's GNU
+ * permutation; `--` still ends the options. Call right after hm_opt_init. */
+void hm_opt_permute(hm_optparse *op);
 
 /* Prints `hmctl CMD --help` for the context's command to f. */
 void hm_cmd_help(const hm_ctx *ctx, FILE *f);

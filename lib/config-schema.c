@@ -3,6 +3,7 @@
  * that the man page documents every key listed here. Defaults describe a standard console host
  * (seeds/000: installer in /opt/installer, services in containers, port 10443). */
 #include "lib/config.h"
+#include "tui/tui.h"
 
 #include <stddef.h>
 
@@ -19,6 +20,11 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"tui", false, NULL, "the full-screen dashboard", false},
     {"console", true, NULL, "the console's REST API ([console], or [console \"NAME\"] per console or tenant)",
      true},
+    {"ssh", false, NULL, "the SSH client: defaults for every [host]", false},
+    {"host", true, "role, address",
+     "a remote component polled over SSH: Sync Proxy, Linux Agent, Cloud Sync Gateway, Linux "
+     "or jump host",
+     false},
     {"drill", false, NULL, "plan files of drills and takeovers", false},
     {NULL, false, NULL, NULL, false},
 };
@@ -78,6 +84,9 @@ const struct cfg_key hm_cfg_keys[] = {
     {"port", "ca_file", CFG_PATH, NULL, NULL, "CA certificate to verify the TLS certificate with"},
 
     {"tui", "keys", CFG_LIST, NULL, NULL, "key remapping, e.g. \"quit=x, refresh=F5\""},
+    {"tui", "console_interval", CFG_DURATION, NULL, NULL,
+     "time between two reads of the consoles (default: the refresh interval, slower for large "
+     "fleets)"},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
     {"console", "url", CFG_URL, "https://127.0.0.1:10443/hypermotion/v1", NULL,
      "base URL of the HyperMotion API"},
@@ -103,7 +112,58 @@ const struct cfg_key hm_cfg_keys[] = {
      "job_type names of takeovers (formal boots)"},
     {"console", "jobs_clean", CFG_LIST, "Clean", NULL, "job_type names of cleanups"},
     {"console", "jobs_unregister", CFG_LIST, "Unregister", NULL, "job_type names of unregistrations"},
+
+    {"ssh", "username", CFG_STRING, NULL, NULL,
+     "user to log in as on every host (default: the user running hmctl)"},
+    {"ssh", "key", CFG_PATH, NULL, NULL, "private key file used for every host"},
+    {"ssh", "known_hosts", CFG_PATH, NULL, NULL,
+     "known_hosts file of the hosts' keys (default /etc/hmctl/known_hosts, or "
+     "$XDG_CONFIG_HOME/hmctl/known_hosts for non-root)"},
+    {"ssh", "connect_timeout", CFG_DURATION, "5s", NULL,
+     "time allowed to connect, verify the host key and log in"},
+    {"ssh", "command_timeout", CFG_DURATION, "10s", NULL,
+     "time allowed for the commands of one poll of a host"},
+    {"ssh", "keepalive", CFG_DURATION, "30s", NULL,
+     "interval of keepalive messages on an idle session (0 for none)"},
+
+    {"host", "role", CFG_ENUM, NULL, "sync_proxy|linux_agent|gateway|linux|jump",
+     "what runs there, which decides what is checked"},
+    {"host", "address", CFG_STRING, NULL, NULL, "host name or IP address"},
+    {"host", "port", CFG_INT, "22", NULL, "SSH port"},
+    {"host", "username", CFG_STRING, NULL, NULL, "user to log in as (default: [ssh] username)"},
+    {"host", "key", CFG_PATH, NULL, NULL, "private key file (default: [ssh] key)"},
+    {"host", "key_passphrase", CFG_SECRET, NULL, NULL,
+     "passphrase of the key (prefer key_passphrase_file)"},
+    {"host", "key_passphrase_file", CFG_PATH, NULL, NULL, "file holding the key's passphrase"},
+    {"host", "password", CFG_SECRET, NULL, NULL,
+     "password, tried when there is no key or it is refused (prefer password_file)"},
+    {"host", "password_file", CFG_PATH, NULL, NULL, "file holding the password"},
+    {"host", "known_hosts", CFG_PATH, NULL, NULL, "known_hosts file (default: [ssh] known_hosts)"},
+    {"host", "connect_timeout", CFG_DURATION, NULL, NULL,
+     "time allowed to connect and log in (default: [ssh] connect_timeout)"},
+    {"host", "command_timeout", CFG_DURATION, NULL, NULL,
+     "time allowed for one poll's commands (default: [ssh] command_timeout)"},
+    {"host", "enabled", CFG_BOOL, "yes", NULL, "poll this host"},
+    {"host", "compose_file", CFG_PATH, "/opt/hamal/docker-compose-hamal.yaml", NULL,
+     "sync_proxy: the compose file of the Sync Proxy's services"},
+    {"host", "compose", CFG_ENUM, "auto", "auto|v1|v2",
+     "sync_proxy: docker-compose (v1 table), docker compose (v2, JSON) or whichever the host has"},
+    {"host", "log_dir", CFG_PATH, NULL, NULL,
+     "directory whose size is reported (default by role: /var/log/hamal, /var/log/egisplus-agent, "
+     "/var/log/sgateway)"},
+    {"host", "units", CFG_LIST, NULL, NULL,
+     "systemd units that must be active (gateway default: s3block.service, watchman.service, "
+     "hyper_exporter.service)"},
+    {"host", "agent_unit", CFG_STRING, "egisplus-agent", NULL,
+     "linux_agent: the agent's systemd unit"},
+    {"host", "heartbeat_stale", CFG_DURATION, "10m", NULL,
+     "linux_agent: a heartbeat value unchanged for this long is stale (0 turns the check off)"},
     {"drill", "plan_dir", CFG_PATH, "/etc/hmctl/plans", NULL,
      "directory of the plan files (NAME.plan) of drill and takeover"},
     {NULL, NULL, 0, NULL, NULL, NULL},
+};
+
+const struct cfg_check hm_cfg_checks[] = {
+    {"tui", "keys", tui_keys_check},
+    {NULL, NULL, NULL},
 };

@@ -241,6 +241,12 @@ static void check_value(struct parse *p, const cfg_section *s, const struct cfg_
     default:
         break;
     }
+    for (const struct cfg_check *c = hm_cfg_checks; c->section; c++) {
+        hm_err e = {{0}};
+        if (strcmp(c->section, k->section) == 0 && strcmp(c->key, k->key) == 0 &&
+            c->check(value, &e) < 0)
+            perr(p, "%s", e.msg);
+    }
 }
 
 /* Called by the reader for a "[...]" line, so errors carry the header's own line and a

@@ -41,6 +41,14 @@ struct cfg_key {
     const char *doc;     /* one line for `hmctl config show --doc` and the man page */
 };
 
+/* A check of a key's value beyond its type: returns 0, or -1 with e set to what is wrong;
+ * loading (and so `hmctl config check`) reports it at the key's file and line. */
+struct cfg_check {
+    const char *section;
+    const char *key;
+    int (*check)(const char *value, hm_err *e);
+};
+
 /* A section type: whether it takes a name, and which keys are required. */
 struct cfg_section_def {
     const char *type;
@@ -52,6 +60,7 @@ struct cfg_section_def {
 
 extern const struct cfg_key hm_cfg_keys[];
 extern const struct cfg_section_def hm_cfg_sections[];
+extern const struct cfg_check hm_cfg_checks[]; /* terminated by {NULL} */
 
 typedef struct cfg_entry {
     char *key;

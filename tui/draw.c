@@ -6,45 +6,57 @@
 
 #include "tui/tui-int.h"
 
-/* The one table of UI roles: the colour pair for colour terminals and the attributes for
- * monochrome ones (NO_COLOR, --no-color, [tui] color = no, or a terminal without colours).
- * -1 is the terminal's default colour. */
+/* The one table of UI roles: the colour pair for colour terminals (fg256/bg256 replace fg/bg
+ * on terminals with 256 colours, for finer shades; -2 keeps the 8-colour value) and the
+ * attributes for monochrome ones (NO_COLOR, --no-color, [tui] color = no, or a terminal without
+ * colours). -1 is the terminal's default colour. */
 static const struct {
     short fg, bg;
+    short fg256, bg256;
     attr_t color_attr;
     attr_t mono_attr;
 } role_table[TUI_ROLE_COUNT] = {
-    [TUI_NORMAL] = {-1, -1, A_NORMAL, A_NORMAL},
-    [TUI_OK] = {COLOR_GREEN, -1, A_NORMAL, A_NORMAL},
-    [TUI_WARNING] = {COLOR_YELLOW, -1, A_BOLD, A_BOLD},
-    [TUI_CRITICAL] = {COLOR_RED, -1, A_BOLD, A_BOLD | A_REVERSE},
-    [TUI_UNKNOWN] = {COLOR_MAGENTA, -1, A_NORMAL, A_UNDERLINE},
-    [TUI_HEADER] = {COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE},
-    [TUI_HEADING] = {COLOR_CYAN, -1, A_BOLD, A_BOLD},
-    [TUI_FOOTER] = {-1, -1, A_NORMAL, A_NORMAL},
-    [TUI_FOOTER_KEY] = {COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE},
-    [TUI_TAB] = {-1, -1, A_NORMAL, A_NORMAL},
-    [TUI_TAB_ACTIVE] = {COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE | A_BOLD},
-    [TUI_METER] = {COLOR_GREEN, -1, A_BOLD, A_BOLD},
-    [TUI_DIM] = {-1, -1, A_DIM, A_NORMAL},
+    [TUI_NORMAL] = {-1, -1, -2, -2, A_NORMAL, A_NORMAL},
+    [TUI_OK] = {COLOR_GREEN, -1, 34, -2, A_NORMAL, A_NORMAL},
+    [TUI_WARNING] = {COLOR_YELLOW, -1, 214, -2, A_BOLD, A_BOLD},
+    [TUI_CRITICAL] = {COLOR_RED, -1, 196, -2, A_BOLD, A_BOLD | A_REVERSE},
+    [TUI_UNKNOWN] = {COLOR_MAGENTA, -1, 135, -2, A_NORMAL, A_UNDERLINE},
+    [TUI_HEADER] = {COLOR_BLACK, COLOR_CYAN, 16, 38, A_NORMAL, A_REVERSE},
+    [TUI_HEADING] = {COLOR_CYAN, -1, 38, -2, A_BOLD, A_BOLD},
+    [TUI_FOOTER] = {-1, -1, -2, -2, A_NORMAL, A_NORMAL},
+    [TUI_FOOTER_KEY] = {COLOR_BLACK, COLOR_CYAN, 16, 38, A_NORMAL, A_REVERSE},
+    [TUI_TAB] = {-1, -1, -2, -2, A_NORMAL, A_NORMAL},
+    [TUI_TAB_ACTIVE] = {COLOR_BLACK, COLOR_GREEN, 16, 34, A_BOLD, A_REVERSE | A_BOLD},
+    [TUI_METER] = {COLOR_GREEN, -1, 34, -2, A_BOLD, A_BOLD},
+    [TUI_DIM] = {-1, -1, 244, -2, A_DIM, A_NORMAL},
+    [TUI_SELECTED] = {COLOR_BLACK, COLOR_CYAN, 16, 117, A_NORMAL, A_REVERSE},
+    [TUI_DIALOG] = {COLOR_WHITE, COLOR_BLUE, 255, 24, A_NORMAL, A_NORMAL},
+    [TUI_BUTTON] = {COLOR_WHITE, COLOR_BLUE, 255, 24, A_BOLD, A_BOLD},
+    [TUI_BUTTON_FOCUS] = {COLOR_BLACK, COLOR_WHITE, 16, 255, A_BOLD, A_REVERSE | A_BOLD},
+    [TUI_TILE] = {-1, -1, -2, -2, A_BOLD, A_BOLD},
 };
 
 void tui_roles_init(struct tui *t, bool color)
 {
     t->has_color = color && has_colors() && start_color() == OK;
     if (t->has_color) use_default_colors();
+    bool wide = t->has_color && COLORS >= 256 && COLOR_PAIRS > TUI_ROLE_COUNT;
     for (int r = 0; r < TUI_ROLE_COUNT; r++) {
         if (!t->has_color) {
             t->attrs[r] = role_table[r].mono_attr;
             continue;
         }
         short fg = role_table[r].fg, bg = role_table[r].bg;
+        if (wide && role_table[r].fg256 != -2) fg = role_table[r].fg256;
+        if (wide && role_table[r].bg256 != -2) bg = role_table[r].bg256;
+        attr_t extra = role_table[r].color_attr;
+        if (wide && r == TUI_DIM) extra = A_NORMAL; /* a grey reads better than dim */
         if (fg == -1 && bg == -1) {
-            t->attrs[r] = role_table[r].color_attr;
+            t->attrs[r] = extra;
             continue;
         }
         init_pair((short)r, fg, bg);
-        t->attrs[r] = COLOR_PAIR(r) | role_table[r].color_attr;
+        t->attrs[r] = COLOR_PAIR(r) | extra;
     }
 }
 
@@ -153,6 +165,86 @@ int tui_put(struct tui *t, int y, int x, int width, enum tui_role role, bool pad
 void tui_fill(struct tui *t, int y, int x, int width, enum tui_role role)
 {
     tui_put(t, y, x, width, role, true, "");
+}
+
+int tui_put_right(struct tui *t, int y, int x, int width, enum tui_role role, const char *s)
+{
+    int w = tui_text_width(t, s);
+    if (w >= width) return tui_put(t, y, x, width, role, false, s);
+    return tui_put(t, y, x + width - w, w, role, false, s) + width - w;
+}
+
+void tui_format_age(int64_t ms, char *buf, size_t size)
+{
+    hm_format_duration(ms < 0 ? 0 : ms / 1000 * 1000, buf, size);
+}
+
+void tui_sparkline(struct tui *t, int y, int x, int width, const double *v, int n, double max,
+                   double warning, double critical)
+{
+    static const char *const blocks[] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83",
+                                         "\xe2\x96\x84", "\xe2\x96\x85", "\xe2\x96\x86",
+                                         "\xe2\x96\x87", "\xe2\x96\x88"};
+    static const char ascii[] = ".:-=+*##";
+    if (width <= 0 || n <= 0) return;
+    if (max <= 0) max = 1;
+    /* each column averages the points it covers; the newest point lands in the last one */
+    for (int c = 0; c < width; c++) {
+        int from = (int)((int64_t)c * n / width), to = (int)((int64_t)(c + 1) * n / width);
+        if (to <= from) to = from + 1;
+        double sum = 0;
+        int cnt = 0;
+        for (int i = from; i < to && i < n; i++)
+            if (v[i] == v[i]) { /* not NAN */
+                sum += v[i];
+                cnt++;
+            }
+        if (!cnt) {
+            tui_put(t, y, x + c, 1, TUI_DIM, false, " ");
+            continue;
+        }
+        double avg = sum / cnt;
+        int level = (int)(avg / max * 8.0);
+        if (level > 7) level = 7;
+        if (level < 0) level = 0;
+        enum tui_role role = avg >= critical ? TUI_CRITICAL : avg >= warning ? TUI_WARNING
+                                                                             : TUI_METER;
+        char ch[2] = {ascii[level], '\0'};
+        tui_put(t, y, x + c, 1, role, false, t->utf8 ? blocks[level] : ch);
+    }
+}
+
+void tui_box(struct tui *t, int y, int x, int h, int w, enum tui_role role, const char *title)
+{
+    if (h < 2 || w < 2) return;
+    attr_t a = tui_role_attr(t, role);
+    for (int i = 0; i < h; i++) tui_fill(t, y + i, x, w, role);
+    wattrset(t->win, a);
+    if (t->utf8) {
+        mvwhline_set(t->win, y, x + 1, WACS_HLINE, w - 2);
+        mvwhline_set(t->win, y + h - 1, x + 1, WACS_HLINE, w - 2);
+        mvwvline_set(t->win, y + 1, x, WACS_VLINE, h - 2);
+        mvwvline_set(t->win, y + 1, x + w - 1, WACS_VLINE, h - 2);
+        mvwadd_wch(t->win, y, x, WACS_ULCORNER);
+        mvwadd_wch(t->win, y, x + w - 1, WACS_URCORNER);
+        mvwadd_wch(t->win, y + h - 1, x, WACS_LLCORNER);
+        mvwadd_wch(t->win, y + h - 1, x + w - 1, WACS_LRCORNER);
+    } else {
+        mvwhline(t->win, y, x + 1, '-', w - 2);
+        mvwhline(t->win, y + h - 1, x + 1, '-', w - 2);
+        mvwvline(t->win, y + 1, x, '|', h - 2);
+        mvwvline(t->win, y + 1, x + w - 1, '|', h - 2);
+        mvwaddch(t->win, y, x, '+');
+        mvwaddch(t->win, y, x + w - 1, '+');
+        mvwaddch(t->win, y + h - 1, x, '+');
+        mvwaddch(t->win, y + h - 1, x + w - 1, '+');
+    }
+    wattrset(t->win, A_NORMAL);
+    if (title && *title && w > 6) {
+        char buf[160];
+        snprintf(buf, sizeof buf, " %s ", title);
+        tui_put(t, y, x + 2, w - 4, role, false, buf);
+    }
 }
 
 void tui_meter(struct tui *t, int y, int x, int width, const char *label, double percent,

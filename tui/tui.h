@@ -14,6 +14,7 @@
 struct tui_options {
     const hm_config *cfg; /* read by the poller thread; must outlive tui_run */
     int64_t interval_ms;  /* time between the starts of two poll cycles, > 0 */
+    int64_t console_ms;   /* time between two reads of the consoles; 0: automatic */
     long count;           /* quit after this many refreshes (snapshots shown); 0: until `q` */
     bool readonly;        /* disable every action (DESIGN.md 7); shown in the header */
     bool color;           /* false: monochrome scheme (bold/reverse/underline only) */
@@ -28,5 +29,10 @@ struct tui_options {
  *   "cannot create the poller's wake-up pipe: ..." / "cannot start the poller thread: ...".
  * The terminal is restored before returning in every case. */
 int tui_run(const struct tui_options *opt, hm_err *e);
+
+/* Checks a [tui] keys value ("quit=x, refresh=F5 r"): every item ACTION=KEY..., every action a
+ * name of the TUI's key tables, every key a name tui accepts. Returns 0, or -1 with e set to
+ * the first problem ("unknown action 'qiut' in [tui] keys (actions: ...)"). */
+int tui_keys_check(const char *value, hm_err *e);
 
 #endif

@@ -71,6 +71,11 @@ wait_for() {
 	return 1
 }
 
+# The Overview is up once its first cycle drew the tiles.
+wait_ready() {
+	wait_for 'Disk [0-9]+/[0-9]+ up'
+}
+
 wait_gone() {
 	for _ in $(seq 100); do
 		screen | grep -Eq -- "$1" || return 0
@@ -119,19 +124,28 @@ color_sgrs() {
 	assert_output --partial "invalid count '0'"
 }
 
-@test "the screen shows the title, the meters, Log space with its size and the footer at 80x24" {
+@test "the Overview shows the title, the tabs, the meters and the tiles at 80x24; Enter lists every component" {
 	tui_start -i 1s
-	wait_for 'Log space'
+	wait_ready
 	run --keep-empty-lines screen
 	assert_equal "$(screen | wc -l)" 24
 	assert_line --index 0 --regexp '^ hmctl [0-9]+\.[0-9]+\.[0-9]+ +.+ +Overview +(OK|WARNING|UNKNOWN|CRITICAL) +updated [0-9]{2}:[0-9]{2}:[0-9]{2}$'
-	assert_line --index 1 --regexp '^ CPU \[[| ]+\] +([0-9.]+%|n/a) +Mem \[[| ]+\] +[0-9.]+% +Disk \[[| ]+\] +[0-9.]+%$'
+	assert_line --index 1 --regexp '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Events *$'
+	assert_line --index 2 --regexp '^ CPU \[[| ]+\] +([0-9.]+%|n/a) +Mem \[[| ]+\] +[0-9.]+% +Disk \[[| ]+\] +[0-9.]+%$'
+	# the last hour under each meter
+	assert_line --index 3 --regexp '^ 1h .* 1h .* 1h '
+	assert_line --regexp '✖ Services unreachable +● Disk 3/3 up +✖ Port console closed'
+	assert_line --regexp 'no console configured'
+	assert_line --index 23 --regexp '^Enter Details  \? Help  r Refresh  Tab Next  q Quit'
+	tmux -L "$SOCK" send-keys Enter
+	wait_for 'Log space'
+	run --keep-empty-lines screen
 	assert_line --regexp "^ Log space +4[0-9]K +$D/logs 4[0-9]K$"
 	assert_line --regexp '^ Program space +[0-9]+K '
 	assert_line --regexp '^ Free disk +[0-9.]+[KMGT] +.* free of '
 	assert_line --regexp '^ COMPONENT +STATE +DETAIL$'
 	assert_line --regexp '^ host +(ok|warning|critical) +cpu '
-	assert_line --index 23 --regexp '^↑↓ Scroll  \? Help  r Refresh  q Quit'
+	assert_line --index 23 --regexp '^Enter Details  ↑↓ Scroll  \? Help  r Refresh  Tab Next  q Quit'
 	# nothing wider than the terminal
 	[ "$(screen | wc -L)" -le 80 ]
 }
@@ -143,7 +157,9 @@ color_sgrs() {
 	run bash -c "'$HMCTL' -c '$CONF' status --json | jq -r '.components[] | select(.kind == \"port\") | .state'"
 	assert_output critical
 	tui_start -i 1s
-	wait_for 'Port console'
+	wait_ready
+	tmux -L "$SOCK" send-keys Enter
+	wait_for '^ Port console'
 	run --keep-empty-lines screen
 	assert_line --regexp "^ Port console +closed +127\.0\.0\.1:$PORT"
 	# In colour, "closed" is drawn in the critical colour (red).
@@ -178,10 +194,14 @@ while True:
 
 @test "? opens the help overlay with every key of the screen; any key closes it" {
 	tui_start -i 1s
+	wait_ready
+	tmux -L "$SOCK" send-keys Enter
 	wait_for 'Log space'
 	tmux -L "$SOCK" send-keys '?'
 	wait_for 'Keys on Overview'
 	run --keep-empty-lines screen
+	assert_line --regexp '^ .*Enter +show or hide every component'
+	assert_line --regexp '^ .*Esc +back to the tiles'
 	assert_line --regexp '^ .*↑/k +scroll up one line'
 	assert_line --regexp '^ .*↓/j +scroll down one line'
 	assert_line --regexp '^ .*PgUp +scroll up one page'
@@ -189,11 +209,11 @@ while True:
 	assert_line --regexp '^ .*Home/g +go to the first line'
 	assert_line --regexp '^ .*End/G +go to the last line'
 	assert_line --regexp '^ .*\?/F1 +show this help'
-	assert_line --regexp '^ .*r/F5 +poll every source now'
+	assert_line --regexp '^ .*r/F5 +read every source now'
+	assert_line --regexp '^ .*Tab +next screen'
+	assert_line --regexp '^ .*S-Tab +previous screen'
+	assert_line --regexp '^ .*1-9 +go to screen N'
 	assert_line --regexp '^ .*q/F10 +quit'
-	# one screen only: no screen-switching keys are offered
-	refute_output --partial 'Tab'
-	refute_output --partial '1-9'
 	tmux -L "$SOCK" send-keys x
 	wait_gone 'Keys on Overview'
 	assert [ ! -e "$D/rc" ]
@@ -201,7 +221,7 @@ while True:
 
 @test "q ends the process with status 0 and nothing on stderr" {
 	tui_start -i 1s "2> '$D/err'"
-	wait_for 'Log space'
+	wait_ready
 	tmux -L "$SOCK" send-keys q
 	wait_exit
 	assert_equal "$(cat "$D/rc")" 0
@@ -211,7 +231,7 @@ while True:
 
 @test "F10 also quits" {
 	tui_start -i 1s
-	wait_for 'Log space'
+	wait_ready
 	tmux -L "$SOCK" send-keys F10
 	wait_exit
 	assert_equal "$(cat "$D/rc")" 0
@@ -229,7 +249,7 @@ while True:
 
 @test "the layout follows a resize to 120x40 and back" {
 	tui_start -i 1s
-	wait_for 'Log space'
+	wait_ready
 	tmux -L "$SOCK" resize-window -x 120 -y 40
 	for _ in $(seq 50); do
 		[ "$(screen | wc -l)" -eq 40 ] && screen | sed -n 40p | grep -q 'q Quit' &&
@@ -238,11 +258,12 @@ while True:
 	done
 	run --keep-empty-lines screen
 	assert_equal "$(screen | wc -l)" 40
-	assert_line --index 39 --regexp '^↑↓ Scroll  \? Help  r Refresh  q Quit'
+	assert_line --index 39 --regexp '^Enter Details  \? Help  r Refresh  Tab Next  q Quit'
 	# the header reaches the new right edge
 	assert_line --index 0 --regexp 'updated [0-9:]{8}$'
 	assert_equal "$(screen | sed -n 1p | wc -L)" 119
-	assert_line --regexp "^ Log space +4[0-9]K +$D/logs 4[0-9]K$"
+	# four tiles in a row now
+	assert_line --regexp 'Services unreachable +● Disk 3/3 up +✖ Port console closed +. Host '
 	tmux -L "$SOCK" resize-window -x 80 -y 24
 	# tmux keeps the bottom rows when it shrinks a pane: wait for our own redraw
 	for _ in $(seq 50); do
@@ -253,18 +274,19 @@ while True:
 	assert_equal "$(screen | wc -l)" 24
 	assert_line --index 23 --regexp 'q Quit'
 	assert_equal "$(screen | sed -n 1p | wc -L)" 79
+	assert_line --regexp 'Services unreachable +● Disk 3/3 up +✖ Port console closed$'
 }
 
 @test "in colour the screen uses colours (so the NO_COLOR checks can fail)" {
 	tui_start -i 1s
-	wait_for 'Log space'
+	wait_ready
 	run color_sgrs
 	assert [ -n "$output" ]
 }
 
 @test "NO_COLOR output has no colour attributes" {
 	ENV="NO_COLOR=1" tui_start -i 1s
-	wait_for 'Log space'
+	wait_ready
 	tmux -L "$SOCK" send-keys '?'
 	wait_for 'Keys on Overview'
 	run color_sgrs
@@ -277,16 +299,19 @@ while True:
 @test "--no-color output has no colour attributes" {
 	tmux -L "$SOCK" -f /dev/null new-session -d -x 80 -y 24 \
 		"env -u NO_COLOR LC_ALL=C.UTF-8 TERM=screen '$HMCTL' --no-color -c '$CONF' tui -i 1s; echo \$? > '$D/rc'; sleep 600"
-	wait_for 'Log space'
+	wait_ready
 	run color_sgrs
 	assert_output ''
 }
 
 @test "outside a UTF-8 locale the screen is drawn in ASCII" {
 	LOCALE=C tui_start -i 1s
+	wait_for 'Disk [0-9]+/[0-9]+ up'
+	tmux -L "$SOCK" send-keys Enter
 	wait_for 'Log space'
 	run --keep-empty-lines screen
-	assert_line --index 23 --regexp '^Up/Dn Scroll  \? Help  r Refresh  q Quit'
+	assert_line --index 23 --regexp '^Enter Details  Up/Dn Scroll  \? Help  r Refresh  Tab Next  q Quit'
+	assert_line --regexp '^ 1h '
 	run bash -c "tmux -L '$SOCK' capture-pane -p | LC_ALL=C grep -c '[^ -~]'"
 	assert_output 0
 }

@@ -42,3 +42,11 @@ jq -r --arg hr "$h_rss" --arg pr "$p_rss" '
 	"  ratio hmctl/pipeline wall time: \($h / $p * 100 | floor / 100)  (target <= 0.5)",
 	"  hmctl peak RSS target < 20 MB: \(if ($hr | tonumber) < 20480 then "met" else "NOT met" end)"' "$dir/status.json"
 sh tests/bench/console.sh
+
+echo
+echo "== hmctl tui vs htop, 1-second refresh, hmsim with 10,000 hosts"
+sh tests/bench/tui.sh "$dir/env"
+
+echo
+echo "== 50 SSH hosts: hmctl's steady-state poll vs parallel-ssh, the same commands"
+BUILD=$BUILD bash tests/bench/remote.sh

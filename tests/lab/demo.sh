@@ -27,6 +27,7 @@ cleanup() {
 	if [ -f "$DIR/hmsim/pid" ]; then
 		kill "$(cat "$DIR/hmsim/pid")" 2>/dev/null || true
 	fi
+	tests/lab/netns.sh down "$DIR/remote" || true
 	tests/lab/lab.sh down "$DIR" || true
 	if [ "$keep" = 0 ] && ! grep -q " $DIR/" /proc/self/mounts; then
 		rm -rf "$DIR"
@@ -69,6 +70,34 @@ else
 	console_line="hmsim did not start: $(tail -n 1 "$DIR/hmsim/log" 2>/dev/null)"
 fi
 
+# Four SSH hosts for the REMOTE block, with stand-ins for the proprietary tools: a Sync Proxy
+# with one service down, a Linux Agent printing the seed's sample, a gateway and a jump host.
+CONF=$DIR/hmctl.conf
+REMOTE_INFO="  remote    not available"
+if tests/lab/netns.sh up "$DIR/remote" 4 2>"$DIR/netns.log"; then
+	# shellcheck source=/dev/null
+	. "$DIR/remote/env"
+	printf 'hamal_worker_1|worker|python worker.py|Exit 1|\n' >>"$NETNS_H1_DIR/state/compose"
+	echo seed >"$NETNS_H2_DIR/state/agent"
+	CONF=$DIR/demo.conf
+	(umask 077 && {
+		cat "$DIR/hmctl.conf"
+		printf '\n[ssh]\nusername = %s\nkey = %s\nknown_hosts = %s\n' \
+			"$NETNS_USER" "$NETNS_KEY" "$NETNS_KNOWN_HOSTS"
+		i=1
+		for h in "proxy-1 sync_proxy" "agent-1 linux_agent" "gw-1 gateway" "bastion jump"; do
+			set -- $h
+			eval "addr=\$NETNS_H${i}_ADDR port=\$NETNS_H${i}_PORT dir=\$NETNS_H${i}_DIR"
+			printf '\n[host "%s"]\nrole = %s\naddress = %s\nport = %s\n' "$1" "$2" "$addr" "$port"
+			[ "$2" = jump ] || printf 'log_dir = %s/log\n' "$dir"
+			i=$((i + 1))
+		done
+	} >"$CONF")
+	REMOTE_INFO="  remote    4 SSH hosts ($NETNS_MODE): proxy-1 (worker Exit 1), agent-1, gw-1, bastion"
+else
+	REMOTE_INFO="  remote    not started: $(tail -n 1 "$DIR/netns.log")"
+fi
+
 cat <<INFO
 
 Lab servers (127.0.0.1 only):
@@ -84,13 +113,14 @@ $(tests/lab/lab.sh status "$DIR" | sed 's/^/  /')
   influxdb  $LAB_INFLUXDB_URL
   port      TLS on port $LAB_TLS_PORT (self-signed, CN localhost), as the console's 10443
   console   $console_line
-  config    $DIR/hmctl.conf
+$REMOTE_INFO
+  config    $CONF
 
 INFO
 
 if [ -t 0 ] && [ -t 1 ]; then
-	"$BUILD/hmctl" -c "$DIR/hmctl.conf" tui || echo "demo: hmctl tui exited with status $?"
+	"$BUILD/hmctl" -c "$CONF" tui || echo "demo: hmctl tui exited with status $?"
 else
 	echo "demo: no terminal; running: hmctl status"
-	"$BUILD/hmctl" -c "$DIR/hmctl.conf" status || echo "demo: hmctl status exited with status $?"
+	"$BUILD/hmctl" -c "$CONF" status || echo "demo: hmctl status exited with status $?"
 fi
