@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collectors/remote.h"
 #include "console/console.h"
 #include "drill/exec.h"
 #include "drill/journal.h"
@@ -88,6 +89,10 @@ typedef struct eng {
     int boundary;
     bool fatal;            /* the journal cannot be written: stop at once */
     hm_err fatal_err;
+    remote_host jump;      /* [jump] host = NAME: hmctl.conf's [host "NAME"] */
+    int jump_loaded;       /* 0 not yet, 1 loaded, -1 failed */
+    hm_err jump_err;
+    char *ssh_user;        /* defaults for SSH from hmctl.conf's [ssh] */
 } eng;
 
 enum { RES_OK = 0, RES_FAIL = -1, RES_ABORT = -2, RES_FATAL = -3, RES_SKIP = -4, RES_STOP = -5 };
@@ -445,6 +450,8 @@ static int find_job(eng *e, const struct host_rt *h, const char *task_id, int64_
 
 /* --- Pre-checks ------------------------------------------------------------------------------ */
 
+static bool jump_target(eng *e, drill_target *t, hm_err *err);
+
 enum pc_status { PC_OK, PC_WARN, PC_FAIL };
 
 typedef struct precheck {
@@ -564,6 +571,18 @@ static int choose_point(eng *e, struct host_rt *h, bool interactive, hm_err *err
     return rc;
 }
 
+/* Whether a boot step of this mode boots the host. */
+static bool boots_in_mode(eng *e, const char *alias)
+{
+    for (size_t i = 0; i < e->plan->n_steps; i++) {
+        const drill_step *s = &e->plan->steps[i];
+        if (s->type == DRILL_STEP_BOOT && s->enabled && (s->modes & e->mode) &&
+            (!s->hosts.n || sv_contains(&s->hosts, alias)))
+            return true;
+    }
+    return false;
+}
+
 static int run_prechecks(eng *e, precheck *pc, bool lock_taken, const drill_lock_info *holder,
                          bool interactive)
 {
@@ -618,6 +637,11 @@ static int run_prechecks(eng *e, precheck *pc, bool lock_taken, const drill_lock
                    takeover ? "; the takeover boots from the snapshots the console has" : "");
         else pc_add(pc, PC_OK, item, "%s registered (%s), %s", c->name, hs,
                     c->health_status ? c->health_status : "health unknown");
+        if (!boots_in_mode(e, h->ph->alias)) {
+            /* only reached over SSH or named in commands: nothing to boot */
+            free(item);
+            continue;
+        }
         if (c->license_valid == 0) pc_add(pc, PC_FAIL, item, "the licence of %s has expired", c->name);
         if (c->boot_status && strcmp(c->boot_status, "not_boot") != 0)
             pc_add(pc, PC_FAIL, item, "%s is %s on the target already: clean it up first "
@@ -669,12 +693,17 @@ static int run_prechecks(eng *e, precheck *pc, bool lock_taken, const drill_lock
 
     /* the jump host and SSH */
     if (mode_needs(e, on_is, "jump")) {
-        char *addr = xasprintf(strchr(e->plan->jump_address, ':') ? "[%s]:%d" : "%s:%d",
-                               e->plan->jump_address, e->plan->jump_port);
-        if (drill_check_tcp(addr, e->plan->jump_connect_ms, &err) < 0)
+        drill_target t = {0};
+        if (!jump_target(e, &t, &err)) {
             pc_add(pc, PC_FAIL, "jump host", "%s", err.msg);
-        else pc_add(pc, PC_OK, "jump host", "%s reachable", addr);
-        free(addr);
+        } else {
+            char *addr = xasprintf(strchr(t.address, ':') ? "[%s]:%d" : "%s:%d", t.address,
+                                   t.port ? t.port : 22);
+            if (drill_check_tcp(addr, t.connect_timeout_ms, &err) < 0)
+                pc_add(pc, PC_FAIL, "jump host", "%s", err.msg);
+            else pc_add(pc, PC_OK, "jump host", "%s reachable", addr);
+            free(addr);
+        }
     }
     if (mode_needs(e, on_is, NULL) && !drill_ssh_available()) {
         strbuf names = {0};
@@ -726,26 +755,64 @@ static const drill_host *step_host(const drill_plan *p, const drill_step *s, siz
     return NULL;
 }
 
+/* The jump host's SSH settings: [host "NAME"] of hmctl.conf, or the plan's [jump] with
+ * hmctl.conf's [ssh] defaults. Returns false with err set when they cannot be had. */
+static bool jump_target(eng *e, drill_target *t, hm_err *err)
+{
+    const drill_plan *p = e->plan;
+    t->name = "jump";
+    t->remote = true;
+    if (p->jump_host) {
+        if (e->jump_loaded == 0) {
+            if (!cfg_section_find(e->cfg, "host", p->jump_host)) {
+                hm_err_set(&e->jump_err, "[jump] host = %s: no [host \"%s\"] in the configuration",
+                           p->jump_host, p->jump_host);
+                e->jump_loaded = -1;
+            } else {
+                e->jump_loaded = remote_host_load(e->cfg, p->jump_host, &e->jump, &e->jump_err) < 0 ? -1 : 1;
+            }
+        }
+        if (e->jump_loaded < 0) {
+            hm_err_set(err, "%s", e->jump_err.msg);
+            return false;
+        }
+        const hm_ssh_target *h = &e->jump.target;
+        t->address = h->address;
+        t->port = h->port;
+        t->user = h->username;
+        t->key_file = h->key_file;
+        t->passphrase = h->passphrase;
+        t->password = h->password;
+        t->known_hosts = h->known_hosts;
+        t->connect_timeout_ms = h->connect_timeout_ms;
+        return true;
+    }
+    t->address = p->jump_address;
+    t->port = p->jump_port;
+    t->user = p->jump_user ? p->jump_user : e->ssh_user;
+    t->key_file = p->jump_key ? p->jump_key : cfg_get(e->cfg, "ssh", NULL, "key");
+    t->known_hosts = p->known_hosts ? p->known_hosts : cfg_get(e->cfg, "ssh", NULL, "known_hosts");
+    t->connect_timeout_ms = p->jump_connect_ms ? p->jump_connect_ms
+                                               : cfg_get_ms(e->cfg, "ssh", NULL, "connect_timeout", 5000);
+    return true;
+}
+
 static drill_target target_of(eng *e, const drill_step *s, strbuf *addr_buf, hm_err *err, bool *ok)
 {
     drill_target t = {.name = s->on};
     *ok = true;
     if (strcmp(s->on, "local") == 0) return t;
-    t.remote = true;
-    t.known_hosts = e->plan->known_hosts;
     if (strcmp(s->on, "jump") == 0) {
-        t.address = e->plan->jump_address;
-        t.port = e->plan->jump_port;
-        t.user = e->plan->jump_user;
-        t.key_file = e->plan->jump_key;
-        t.connect_timeout_ms = e->plan->jump_connect_ms;
+        *ok = jump_target(e, &t, err);
         return t;
     }
+    t.remote = true;
+    t.known_hosts = e->plan->known_hosts ? e->plan->known_hosts : cfg_get(e->cfg, "ssh", NULL, "known_hosts");
     struct host_rt *h = host_rt(e, s->on);
     t.port = h->ph->ssh_port;
-    t.user = h->ph->ssh_user;
-    t.key_file = h->ph->ssh_key;
-    t.connect_timeout_ms = e->plan->jump_connect_ms ? e->plan->jump_connect_ms : 10000;
+    t.user = h->ph->ssh_user ? h->ph->ssh_user : e->ssh_user;
+    t.key_file = h->ph->ssh_key ? h->ph->ssh_key : cfg_get(e->cfg, "ssh", NULL, "key");
+    t.connect_timeout_ms = cfg_get_ms(e->cfg, "ssh", NULL, "connect_timeout", 5000);
     if (h->ph->ssh_address) {
         char *a = NULL;
         if (drill_subst(h->ph->ssh_address, DRILL_SUBST_WORD, lookup, e, &a, NULL, err) < 0) {
@@ -1666,6 +1733,8 @@ static void eng_free(eng *e)
         }
     free(e->secret_vals);
     free(e->operator_name);
+    free(e->ssh_user);
+    if (e->jump_loaded == 1) remote_host_free(&e->jump);
     drill_executor_free(e->x);
     console_close(e->con);
 }
@@ -1684,6 +1753,12 @@ static int eng_init(eng *e, const hm_config *cfg, hm_store *st, const drill_plan
     for (size_t i = 0; i < p->n_hosts; i++) e->hosts[i].ph = &p->hosts[i];
     e->secret_vals = xcalloc(p->n_secrets + 1, sizeof *e->secret_vals);
     e->x = drill_executor_new();
+    const char *su = cfg_get(cfg, "ssh", NULL, "username");
+    if (su) e->ssh_user = xstrdup(su);
+    else {
+        struct passwd *pw = getpwuid(geteuid());
+        e->ssh_user = xstrdup(pw && pw->pw_name ? pw->pw_name : "root");
+    }
     hm_err err = {{0}};
     if (console_open(cfg, console_name, &e->con, &err) < 0) {
         say(e, "hmctl: %s", err.msg);

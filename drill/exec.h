@@ -31,6 +31,8 @@ typedef struct drill_target {
     int port;                /* remote: SSH port */
     const char *user;
     const char *key_file;
+    const char *passphrase;  /* of the key, or NULL */
+    const char *password;    /* password authentication, or NULL */
     const char *known_hosts; /* NULL: the default known_hosts file */
     int64_t connect_timeout_ms;
 } drill_target;
@@ -41,7 +43,7 @@ typedef struct drill_executor drill_executor;
 drill_executor *drill_executor_new(void);
 void drill_executor_free(drill_executor *x);
 
-/* Whether this hmctl can run commands over SSH. */
+/* Whether this hmctl can run commands over SSH (ssh/ssh.h). */
 bool drill_ssh_available(void);
 
 /* Runs `command` on the target: locally with /bin/sh -c in a process group of its own (standard

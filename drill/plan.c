@@ -79,6 +79,7 @@ static const struct key_def keys[] = {
     {S_PLAN, "console", K_STR, 0},
     {S_PLAN, "poll_interval", K_DURATION, 0},
     {S_PLAN, "known_hosts", K_STR, 0},
+    {S_JUMP, "host", K_STR, 0},
     {S_JUMP, "address", K_STR, 0},
     {S_JUMP, "port", K_PORT, 0},
     {S_JUMP, "user", K_STR, 0},
@@ -386,13 +387,20 @@ static void finish_jump(struct parse *ps)
 {
     drill_plan *p = ps->p;
     p->has_jump = true;
+    p->jump_host = kv_str(ps, "host");
     p->jump_address = kv_str(ps, "address");
     p->jump_user = kv_str(ps, "user");
-    if (!p->jump_user) p->jump_user = xstrdup("root");
     p->jump_key = kv_str(ps, "key_file");
     p->jump_port = (int)kv_long(ps, "port", 22);
-    p->jump_connect_ms = kv_ms(ps, "connect_timeout", 10000);
-    if (!p->jump_address) perr_at(ps, ps->cur_line, "[jump] has no 'address'");
+    p->jump_connect_ms = kv_ms(ps, "connect_timeout", 0);
+    if (!p->jump_address && !p->jump_host)
+        perr_at(ps, ps->cur_line, "[jump] needs 'address' (or 'host', a [host] of hmctl.conf)");
+    else if (p->jump_address && p->jump_host)
+        perr_at(ps, kv_get(ps, "host")->line, "[jump] takes either 'host' (hmctl.conf's settings) "
+                "or 'address', not both");
+    else if (p->jump_host && (kv_get(ps, "user") || kv_get(ps, "key_file") || kv_get(ps, "port")))
+        perr_at(ps, kv_get(ps, "host")->line, "[jump] with 'host' takes its user, key and port "
+                "from [host \"%s\"] of hmctl.conf", p->jump_host);
 }
 
 static void finish_vars(struct parse *ps)
@@ -471,7 +479,6 @@ static void finish_host(struct parse *ps)
     h->ssh_address = kv_str(ps, "ssh_address");
     h->ssh_port = (int)kv_long(ps, "ssh_port", 22);
     h->ssh_user = kv_str(ps, "ssh_user");
-    if (!h->ssh_user) h->ssh_user = xstrdup("root");
     h->ssh_key = kv_str(ps, "ssh_key");
 }
 
@@ -957,6 +964,7 @@ void drill_plan_free(drill_plan *p)
     free(p->description);
     free(p->console);
     free(p->known_hosts);
+    free(p->jump_host);
     free(p->jump_address);
     free(p->jump_user);
     free(p->jump_key);

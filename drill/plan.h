@@ -51,8 +51,8 @@ typedef struct drill_host {
     char *network, *flavor, *security_group, *availability_zone, *fixed_ip;
     char *ssh_address;    /* default: the host's ip ({host.ALIAS.ip}) */
     int ssh_port;
-    char *ssh_user;
-    char *ssh_key;
+    char *ssh_user;       /* NULL: [ssh] username of hmctl.conf, else the user running hmctl */
+    char *ssh_key;        /* NULL: [ssh] key */
 } drill_host;
 
 typedef struct drill_step {
@@ -104,9 +104,10 @@ typedef struct drill_plan {
     int64_t poll_ms;   /* console polling while boots and cleanups run */
     char *known_hosts; /* for SSH; NULL: the default known_hosts */
     bool has_jump;
-    char *jump_address, *jump_user, *jump_key;
+    char *jump_host;   /* [jump] host: a [host "NAME"] of hmctl.conf holds the settings */
+    char *jump_address, *jump_user, *jump_key; /* user, key: NULL for [ssh]'s defaults */
     int jump_port;
-    int64_t jump_connect_ms;
+    int64_t jump_connect_ms; /* 0: [ssh] connect_timeout */
     drill_host *hosts;
     size_t n_hosts;
     drill_step *steps;

@@ -4,9 +4,11 @@
 # boundary followed by resume, hostile host names, the one-run lock, the typed confirmation of a
 # takeover, and dry runs that leave the console untouched.
 #
-# The plan's run steps go to the jump host and the recovered hosts over SSH in production; here
-# they run locally ("on = local"), against stand-ins for nginx, systemctl, docker-compose, MHA,
-# mysqladmin and the DNS script that record each call. Everything else of the plan is kept.
+# The plan's run steps go to the jump host and the recovered hosts over SSH. The tests marked
+# "over SSH" keep that, with the lab's SSH test hosts (tests/lab/netns.sh): h1 is the jump host,
+# h2 the recovered Nginx, h3 the recovered WordPress. The others run the same steps locally
+# ("on = local"). Either way, stand-ins for nginx, systemctl, docker-compose, MHA, mysqladmin and
+# the DNS script record each call; everything else of the plan is kept.
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -62,14 +64,48 @@ s.serve_forever()' "$WEB/port" >/dev/null 2>&1 3>&- &
 	echo $! >"$WEB/pid"
 	local i
 	for i in $(seq 100); do
-		[ -s "$WEB/port" ] && return 0
+		[ -s "$WEB/port" ] && break
 		sleep 0.1
 	done
-	return 1
+
+	[ -s "$WEB/port" ] || return 1
+	start_ssh_hosts
+}
+
+# The SSH test hosts, with recording stand-ins in their PATH; a skip reason when they cannot
+# start.
+start_ssh_hosts() {
+	export LAB="$BATS_FILE_TMPDIR/lab"
+	if [ ! -x /usr/sbin/sshd ]; then
+		echo "sshd is not installed (package openssh-server)" >"$BATS_FILE_TMPDIR/noss"
+		return 0
+	fi
+	if ! "$ROOT/tests/lab/netns.sh" up "$LAB" 3 2>"$BATS_FILE_TMPDIR/netns.log"; then
+		echo "the SSH test hosts did not start: $(tail -n 1 "$BATS_FILE_TMPDIR/netns.log")" \
+			>"$BATS_FILE_TMPDIR/noss"
+		return 0
+	fi
+	local c
+	for c in masterha_master_switch mysqladmin nginx systemctl docker-compose dns-switch; do
+		rm -f "$LAB/bin/$c"
+		printf '#!/bin/sh\necho "%s $*" >>"$HMLAB_HOST/calls"\n' "$c" >"$LAB/bin/$c"
+		chmod 755 "$LAB/bin/$c"
+	done
 }
 
 teardown_file() {
 	stop_pid_file "$WEB/pid"
+	[ ! -f "$LAB/env" ] || "$ROOT/tests/lab/netns.sh" down "$LAB" || true
+}
+
+require_ssh() {
+	[ ! -f "$BATS_FILE_TMPDIR/noss" ] || skip "$(cat "$BATS_FILE_TMPDIR/noss")"
+	# shellcheck source=/dev/null
+	. "$LAB/env"
+	local i
+	for i in 1 2 3; do
+		rm -f "$NETNS_DIR/hosts/h$i/calls"
+	done
 }
 
 # control PATH JSON: a call of hmsim's control endpoint.
@@ -138,6 +174,48 @@ wordpress_plan() {
 		-e "s#^dns_switch = .*#dns_switch = $T/bin/dns-switch#" \
 		-e "s#^file = /etc/.*#file = $T/mysql.pw#" \
 		"$ROOT/packaging/plans/wordpress.plan" >"$T/plans/wordpress.plan"
+}
+
+# ssh_plan: the packaged plan with the SSH test hosts: h1 the jump host, h2 Nginx, h3
+# WordPress; the files the steps edit are on the hosts.
+ssh_plan() {
+	mkdir -p "$T/plans"
+	local h2=$NETNS_DIR/hosts/h2 h3=$NETNS_DIR/hosts/h3
+	printf 'upstream wp { server 192.168.7.143:18080; }\n' >"$h2/nginx.conf"
+	printf 'services:\n  wordpress:\n    environment:\n      - WORDPRESS_DB_HOST=192.168.7.141\n' \
+		>"$h3/wordpress-compose.yaml"
+	printf "<?php\ndefine('WP_HOME', 'http://old');\n" >"$h3/wp-config.php"
+	awk -v jaddr="$NETNS_H1_ADDR" -v jport="$NETNS_H1_PORT" -v user="$NETNS_USER" \
+		-v key="$NETNS_KEY" -v kh="$NETNS_KNOWN_HOSTS" \
+		-v naddr="$NETNS_H2_ADDR" -v nport="$NETNS_H2_PORT" \
+		-v waddr="$NETNS_H3_ADDR" -v wport="$NETNS_H3_PORT" '
+		/^\[/ { sect = $0 }
+		sect == "[jump]" && /^address = / { print "address = " jaddr; print "port = " jport; next }
+		sect == "[jump]" && /^user = / { print "user = " user; next }
+		sect == "[jump]" && /^key_file = / { print "key_file = " key; next }
+		/^known_hosts = / { print "known_hosts = " kh; next }
+		sect == "[host \"wordpress\"]" && /^ssh_user = / {
+			print "ssh_user = " user; print "ssh_address = " waddr; print "ssh_port = " wport; next }
+		sect == "[host \"nginx\"]" && /^ssh_user = / {
+			print "ssh_user = " user; print "ssh_address = " naddr; print "ssh_port = " nport; next }
+		sect ~ /^\[host / && /^ssh_key = / { print "ssh_key = " key; next }
+		{ print }' "$ROOT/packaging/plans/wordpress.plan" |
+		sed -e "s#^nginx_conf = .*#nginx_conf = $h2/nginx.conf#" \
+			-e "s#^compose_file = .*#compose_file = $h3/wordpress-compose.yaml#" \
+			-e "s#^wp_config = .*#wp_config = $h3/wp-config.php#" \
+			-e 's/^mysql_new_master = .*/mysql_new_master = 127.0.0.1/' \
+			-e 's/^site = .*/site = 127.0.0.1/' \
+			-e "s/^\\(web_port\\|wordpress_port\\) = .*/\\1 = $(cat "$WEB/port")/" \
+			-e 's/^fixed_ip = .*/fixed_ip = 127.0.0.1/' \
+			-e 's/^poll_interval = .*/poll_interval = 100ms/' \
+			-e 's/^delay = .*/delay = 300ms/' \
+			-e 's#^dns_switch = .*#dns_switch = dns-switch#' \
+			-e "s#^file = /etc/.*#file = $T/mysql.pw#" >"$T/plans/wordpress.plan"
+}
+
+# calls I: what test host I was asked to run.
+calls() {
+	cat "$NETNS_DIR/hosts/h$1/calls" 2>/dev/null || true
 }
 
 hm() {
@@ -242,6 +320,108 @@ teardown() {
 	[ "$(jq -r '.steps[] | select(.name == "cleanup") | .result' <<<"$output")" = skipped ]
 	[ "$(jq -r .cleanup.result <<<"$output")" = none ]
 	[ "$(jq -r '.answers[] | select(.step == "approve-switch") | .comment' <<<"$output")" = "switch it" ]
+}
+
+@test "over SSH: the WordPress plan as a drill, with the recovered hosts on SSH test hosts" {
+	require_ssh
+	ssh_plan
+	run hm drill --yes wordpress <"$T/answers"
+	assert_success
+	assert_output --partial "run 1 succeeded"
+	[ "$(stat drill)" = 2 ]
+	[ "$(stat clean)" = 2 ]
+	# the jump host's steps (promotion, DNS) are takeover-only
+	[ -z "$(calls 1)" ]
+	run calls 2
+	assert_output "$(printf 'nginx -t\nsystemctl reload nginx')"
+	run calls 3
+	assert_output "$(printf 'docker-compose -f %s down\ndocker-compose -f %s up -d' \
+		"$NETNS_DIR/hosts/h3/wordpress-compose.yaml" "$NETNS_DIR/hosts/h3/wordpress-compose.yaml")"
+	grep -q "server 127.0.0.1:18080" "$NETNS_DIR/hosts/h2/nginx.conf"
+	grep -q "WORDPRESS_DB_HOST=127.0.0.1" "$NETNS_DIR/hosts/h3/wordpress-compose.yaml"
+	grep -qF "define('WP_HOME', 'http://127.0.0.1');" "$NETNS_DIR/hosts/h3/wp-config.php"
+	run hm runs show --journal 1
+	assert_output --partial '"on":"nginx"'
+	assert_output --partial '"on":"wordpress"'
+	run report 1
+	[ "$(jq -r .state <<<"$output")" = succeeded ]
+	[ "$(jq -r '[.steps[] | select(.result == "ok")] | length' <<<"$output")" = 11 ]
+}
+
+@test "over SSH: the WordPress plan as a takeover: MHA, mysqladmin and DNS on the jump host" {
+	require_ssh
+	ssh_plan
+	printf 'wordpress\nlead\nswitch it\ny\nowner\nworks\ny\n' >"$T/answers"
+	run hm takeover wordpress <"$T/answers"
+	assert_success
+	[ "$(stat takeover)" = 2 ]
+	[ "$(stat clean)" = 0 ]
+	run calls 1
+	assert_line --regexp '^masterha_master_switch --conf=/etc/mha.cnf --master_state=dead --dead_master_host=192.168.7.141 --new_master_host=127.0.0.1 '
+	assert_line "mysqladmin -uroot -p111111 -h 127.0.0.1 ping --connect-timeout=10"
+	assert_line "dns-switch 127.0.0.1 127.0.0.1"
+	run calls 2
+	assert_line "systemctl reload nginx"
+	run calls 3
+	assert_line --partial "up -d"
+	run report 1
+	[ "$(jq -r '[.steps[] | select(.result == "ok")] | length' <<<"$output")" = 15 ]
+}
+
+@test "over SSH: a host whose key is not in known_hosts is refused, and nothing runs there" {
+	require_ssh
+	: >"$T/known_hosts"
+	cat >"$T/plans/keys.plan" <<-EOF
+		[plan]
+		name = keys
+		known_hosts = $T/known_hosts
+		[jump]
+		address = $NETNS_H1_ADDR
+		port = $NETNS_H1_PORT
+		user = $NETNS_USER
+		key_file = $NETNS_KEY
+		[step "on-jump"]
+		type = run
+		on = jump
+		command = echo ran >>"\$HMLAB_HOST/calls"
+	EOF
+	run hm drill --yes keys </dev/null
+	assert_failure 1
+	assert_output --partial "jump ($NETNS_USER@$NETNS_H1_ADDR:$NETNS_H1_PORT)"
+	assert_output --partial "is not known"
+	[ -z "$(calls 1)" ]
+	run report 1
+	[ "$(jq -r '.steps[0].result' <<<"$output")" = failed ]
+}
+
+@test "over SSH: host names from the console are never executed by the remote shell" {
+	require_ssh
+	mkdir -p "$T/victim"
+	local id1
+	id1=$(hm hosts --json | jq -r '.[] | select(.host_name == "WordPress") | .id')
+	control rename "{\"host\":\"$id1\",\"host_name\":\"\$(touch $T/pwned); rm -rf $T/victim '\\\"\"}"
+	cat >"$T/plans/rnames.plan" <<-EOF
+		[plan]
+		name = rnames
+		known_hosts = $NETNS_KNOWN_HOSTS
+		[jump]
+		address = $NETNS_H1_ADDR
+		port = $NETNS_H1_PORT
+		user = $NETNS_USER
+		key_file = $NETNS_KEY
+		[host "a"]
+		console_host = $id1
+		[step "remote"]
+		type = run
+		on = jump
+		command = echo {host.a.name} "{host.a.name}" '{host.a.name}' >'$T/rout'
+	EOF
+	run hm drill --yes rnames </dev/null
+	assert_success
+	[ ! -e "$T/pwned" ]
+	[ -d "$T/victim" ]
+	local n="\$(touch $T/pwned); rm -rf $T/victim '\""
+	[ "$(cat "$T/rout")" = "$n $n $n" ]
 }
 
 @test "a takeover without the typed plan name does nothing" {
@@ -523,8 +703,19 @@ count_plan() {
 # The WordPress drill killed with SIGKILL at each of its boundaries in turn (the test-only
 # HMCTL_TEST_PAUSE_AT hook stops it there), then resumed: every step runs exactly once, every
 # host is booted and cleaned up exactly once.
+# count_calls PATTERN: the recorded calls matching PATTERN, locally and on the SSH test hosts.
+count_calls() {
+	cat "$T/calls" "${NETNS_DIR:-/nonexistent}"/hosts/h*/calls 2>/dev/null | grep -c "$1" || true
+}
+
+# Over SSH when the test hosts are up, else locally.
 @test "kill -9 at every boundary of the WordPress drill, then resume: nothing repeated, nothing skipped" {
-	local n=1 done_all=0 pid run_id what seen=""
+	local n=1 done_all=0 pid run_id what seen="" ssh=0
+	if [ ! -f "$BATS_FILE_TMPDIR/noss" ]; then
+		ssh=1
+		require_ssh
+		ssh_plan
+	fi
 	while [ "$done_all" = 0 ]; do
 		[ "$n" -le 60 ] || fail "more than 60 boundaries"
 		[ "$n" = 1 ] || {
@@ -532,6 +723,10 @@ count_plan() {
 			rm -rf "$T/sim" "$T/data"
 			new_sim
 			stand_ins
+			if [ "$ssh" = 1 ]; then
+				require_ssh
+				ssh_plan
+			fi
 		}
 		rm -f "$T/pause"
 		HMCTL_TEST_PAUSE_AT=$n HMCTL_TEST_PAUSE_FILE=$T/pause PATH="$T/bin:$PATH" \
@@ -580,8 +775,9 @@ count_plan() {
 		[ "$(grep -c '^host_booted ' <<<"$output")" = 2 ]
 		[ "$(grep -c '^host_cleaned ' <<<"$output")" = 2 ]
 		# every command ran exactly once
-		[ "$(grep -c '^docker-compose' "$T/calls")" = 2 ] || fail "boundary $n ($what): $(cat "$T/calls")"
-		[ "$(grep -c '^nginx -t' "$T/calls")" = 1 ]
+		[ "$(count_calls '^docker-compose')" = 2 ] || fail "boundary $n ($what): docker-compose ran $(count_calls '^docker-compose') times"
+		[ "$(count_calls '^nginx -t')" = 1 ]
+		[ "$(count_calls '^systemctl reload nginx')" = 1 ]
 		n=$((n + 1))
 	done
 	# the boots and the cleanup were cut between their journal entry and the console's answer
