@@ -261,6 +261,24 @@ teardown() {
 	assert_output --partial "wordpress"
 }
 
+@test "completion offers the plans of plan_dir and the recorded runs" {
+	cp "$T/plans/wordpress.plan" "$T/plans/other.plan"
+	sed -i 's/^name = wordpress/name = other/' "$T/plans/other.plan"
+	run "$HMCTL" __complete -c "$T/hmctl.conf" drill ''
+	assert_success
+	assert_output "$(printf 'other\nwordpress')"
+	run "$HMCTL" __complete -c "$T/hmctl.conf" takeover w
+	assert_output wordpress
+	run "$HMCTL" __complete -c "$T/hmctl.conf" plan check ''
+	assert_output ":file"
+	run hm drill --yes wordpress <"$T/answers"
+	assert_success
+	run "$HMCTL" __complete -c "$T/hmctl.conf" resume ''
+	assert_output 1
+	run "$HMCTL" __complete -c "$T/hmctl.conf" runs show ''
+	assert_output 1
+}
+
 @test "the WordPress plan as a drill: test boots, no DB promotion or DNS switch, cleanup" {
 	run hm drill --yes wordpress <"$T/answers"
 	assert_success
