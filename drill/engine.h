@@ -40,6 +40,7 @@ typedef struct drill_ui {
 typedef struct drill_ui_stdio {
     FILE *in, *out, *prompt_to;
 } drill_ui_stdio;
+/* The drill_ui that reads and writes through io (which must outlive it). */
 drill_ui drill_ui_stdio_make(drill_ui_stdio *io);
 
 typedef struct drill_opts {

@@ -21,6 +21,7 @@ typedef struct drill_exec_res {
     int64_t ms;       /* wall-clock time the command took */
 } drill_exec_res;
 
+/* Frees the output buffers and zeroes r. */
 void drill_exec_res_free(drill_exec_res *r);
 
 /* Where a command runs. */
@@ -41,6 +42,7 @@ typedef struct drill_executor drill_executor;
 
 /* An executor holds what outlives one command: the SSH sessions of a run. */
 drill_executor *drill_executor_new(void);
+/* Closes its SSH sessions; x may be NULL. */
 void drill_executor_free(drill_executor *x);
 
 /* Whether this hmctl can run commands over SSH (ssh/ssh.h). */

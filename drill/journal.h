@@ -33,6 +33,7 @@ typedef struct drill_run_info {
     int64_t rto_target_ms, rpo_target_ms; /* 0: none */
 } drill_run_info;
 
+/* Frees the strings of r and zeroes it. */
 void drill_run_info_clear(drill_run_info *r);
 
 /* Inserts a run in state "running" from `info` (id, state and ended_ms ignored) and sets *id.
@@ -64,6 +65,7 @@ int64_t drill_journal_add(hm_store *st, int64_t run_id, int64_t ts_ms, const cha
                           hm_err *e);
 /* Reads a run's journal in order. Returns 0 (out/n set; free with drill_entries_free) or -1. */
 int drill_journal_read(hm_store *st, int64_t run_id, drill_entry **out, size_t *n, hm_err *e);
+/* Frees n entries read by drill_journal_read and the array. */
 void drill_entries_free(drill_entry *v, size_t n);
 
 /* The lock: one row, held by a process (pid and its start time, so a reused pid is not taken
@@ -75,6 +77,7 @@ typedef struct drill_lock_info {
     int64_t since_ms;
 } drill_lock_info;
 
+/* Frees the strings of l and zeroes it. */
 void drill_lock_info_clear(drill_lock_info *l);
 
 /* Takes the lock for this process, in one BEGIN IMMEDIATE transaction: when another live

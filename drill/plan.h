@@ -130,6 +130,7 @@ int drill_plan_parse(const char *file, const char *text, drill_plan **out, strve
 /* Reads and parses the file at path. Errors as drill_plan_parse, plus "cannot read 'PATH':
  * reason". */
 int drill_plan_load(const char *path, drill_plan **out, strvec *errors);
+/* Frees a plan; p may be NULL. */
 void drill_plan_free(drill_plan *p);
 
 /* The host of the plan with this alias, or NULL. */

@@ -9,8 +9,9 @@
 
 typedef struct drill_remote drill_remote;
 
-/* The SSH sessions of one run (NULL when this hmctl has no SSH support). */
+/* The SSH sessions of one run: a pool of ssh/ssh.h, one session per target. */
 drill_remote *drill_remote_new(void);
+/* Closes the sessions; r may be NULL. */
 void drill_remote_free(drill_remote *r);
 /* The executor's SSH sessions. */
 drill_remote *drill_executor_remote(drill_executor *x);

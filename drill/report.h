@@ -68,6 +68,7 @@ typedef struct drill_replay {
 /* Replays a run's journal against its plan. Entries naming steps or hosts the plan does not
  * have are ignored. Returns 0 (out filled; free with drill_replay_free). */
 int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, drill_replay *out);
+/* Frees what drill_replay_build filled and zeroes r. */
 void drill_replay_free(drill_replay *r);
 
 /* The achieved RPO of a host: run start minus the recovery point's creation time, in ms (0 when
