@@ -1034,6 +1034,8 @@ static int do_boot(eng *e, size_t si, int attempt_no, attempt *at)
         struct host_rt *h = &e->hosts[hidx[k]];
         const char *a = h->ph->alias;
         if (waiting[k] || rp.hosts[hidx[k]].booted) continue;
+        if (rp.hosts[hidx[k]].boot_failed && rp.hosts[hidx[k]].boot_failed_attempt == attempt_no)
+            continue; /* failed in this attempt, before an interruption: the next one retries */
         if (console_booting(&h->ch)) {
             /* still booting from an earlier attempt that timed out: wait for it */
             say(e, "  %s: still booting on the console; waiting for it", a);
@@ -1228,6 +1230,7 @@ static int do_cleanup(eng *e, size_t si, int attempt_no, attempt *at)
             waiting[k] = true;
             continue;
         }
+        if (hs->clean_failed && hs->clean_failed_attempt == attempt_no) continue;
         if (console_cleaned(&h->ch) && !(h->ch.host_status && strcmp(h->ch.host_status, "clean_doing") == 0)) {
             say(e, "  %s: nothing left on the target", a);
             if (jlog(e, "host_cleaned", s->name, attempt_no, a, json_pack("{s:s}", "how", "already clean")) < 0)
@@ -1595,6 +1598,10 @@ static int run_step(eng *e, size_t si)
             say(e, "  the question was open when the run stopped: asking again");
             break;
         }
+    } else if (st.started && !st.finished && st.choice && strcmp(st.choice, "skip") == 0) {
+        /* the operator chose to skip it; only the step's end was not journaled */
+        drill_replay_free(&rp);
+        return finish_step(e, s, "skipped", "operator", st.error) < 0 ? RES_FATAL : RES_OK;
     } else if (st.started && st.last_attempt > 0 && st.last_ok && !st.finished) {
         /* the attempt succeeded; only the step's end was not journaled */
         drill_replay_free(&rp);

@@ -114,6 +114,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
         } else if (strcmp(ev, "answer") == 0) {
             /* an operator who chose to retry gives the step a new budget of attempts */
             if (s && json_is_true(json_object_get(d, "retry"))) s->session_failed = 0;
+            if (s && json_object_get(d, "retry")) set_str(&s->choice, jstr(d, "answer"));
             json_t *a = json_object();
             json_object_set_new(a, "step", e->step ? json_string(e->step) : json_null());
             const char *keys[] = {"question", "answer", "who", "comment"};
@@ -133,12 +134,14 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
             if (!s->started_ms) s->started_ms = e->ts_ms;
             s->finished = false;
             s->session_failed = 0;
+            set_str(&s->choice, NULL);
         } else if (s && strcmp(ev, "attempt_started") == 0) {
             s->attempts++;
             s->last_attempt = e->attempt;
             s->last_open = true;
             s->last_ok = false;
             s->command_open = false;
+            set_str(&s->choice, NULL);
         } else if (s && strcmp(ev, "command") == 0) {
             set_str(&s->command, jstr(d, "command"));
             s->command_open = true;
@@ -156,6 +159,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
             }
         } else if (s && strcmp(ev, "step_finished") == 0) {
             s->finished = true;
+            set_str(&s->choice, NULL);
             s->ended_ms = e->ts_ms;
             set_str(&s->result, jstr(d, "result"));
             if (jstr(d, "reason")) set_str(&s->skip_reason, jstr(d, "reason"));
@@ -176,6 +180,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
         } else if (h && strcmp(ev, "boot_refused") == 0) {
             h->boot_open = false;
             h->boot_failed = true;
+            h->boot_failed_attempt = e->attempt;
             set_str(&h->boot_error, jstr(d, "error"));
             add_failure(r, e, jstr(d, "error"));
         } else if (h && strcmp(ev, "host_booted") == 0) {
@@ -186,6 +191,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
         } else if (h && strcmp(ev, "host_boot_failed") == 0) {
             h->boot_failed = true;
             h->boot_accepted = false;
+            h->boot_failed_attempt = e->attempt;
             set_str(&h->boot_error, jstr(d, "error"));
             add_failure(r, e, jstr(d, "error"));
         } else if (h && strcmp(ev, "clean_requested") == 0) {
@@ -200,6 +206,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
         } else if (h && strcmp(ev, "clean_refused") == 0) {
             h->clean_open = false;
             h->clean_failed = true;
+            h->clean_failed_attempt = e->attempt;
             set_str(&h->clean_error, jstr(d, "error"));
             add_failure(r, e, jstr(d, "error"));
         } else if (h && strcmp(ev, "host_cleaned") == 0) {
@@ -208,6 +215,7 @@ int drill_replay_build(const drill_plan *p, const drill_entry *en, size_t n, dri
         } else if (h && strcmp(ev, "host_clean_failed") == 0) {
             h->clean_failed = true;
             h->clean_accepted = false;
+            h->clean_failed_attempt = e->attempt;
             set_str(&h->clean_error, jstr(d, "error"));
             add_failure(r, e, jstr(d, "error"));
         }
@@ -223,6 +231,7 @@ void drill_replay_free(drill_replay *r)
         free(s->result);
         free(s->error);
         free(s->command);
+        free(s->choice);
     }
     for (size_t i = 0; i < r->n_hosts; i++) {
         drill_host_state *h = &r->hosts[i];

@@ -29,6 +29,8 @@ typedef struct drill_step_state {
     bool last_ok;         /* the last attempt finished ok */
     bool command_open;    /* the last attempt journaled its command but no outcome */
     char *command;        /* the last command journaled (as shown: secrets masked) */
+    char *choice;         /* the operator's retry/skip/abort answer since the last attempt,
+                             when the step did not finish after it */
     int64_t started_ms, ended_ms; /* first step_started, last step_finished */
 } drill_step_state;
 
@@ -43,10 +45,12 @@ typedef struct drill_host_state {
     bool boot_accepted;   /* the console took the last request (or it was adopted) */
     char *task_id;
     bool booted, boot_failed;
+    int boot_failed_attempt; /* the attempt in which it last failed */
     char *instance_id, *ip;
     char *boot_error;
     /* cleanup */
     bool clean_open, clean_accepted, cleaned, clean_failed;
+    int clean_failed_attempt;
     int64_t clean_requested_ms;
     char *clean_error;
 } drill_host_state;

@@ -123,7 +123,14 @@ static void test_replay_and_report(void **state)
     drill_entry *all = xcalloc(n + m, sizeof *all);
     memcpy(all, en, n * sizeof *en);
     memcpy(all + n, more, m * sizeof *more);
+    /* just after the operator's answer: the choice is known, the step not finished */
+    assert_int_equal(drill_replay_build(p, all, n + 4, &r), 0);
+    assert_string_equal(r.steps[0].choice, "retry");
+    assert_int_equal(r.hosts[1].boot_failed_attempt, 1);
+    assert_false(r.steps[0].finished);
+    drill_replay_free(&r);
     assert_int_equal(drill_replay_build(p, all, n + m, &r), 0);
+    assert_null(r.steps[0].choice);
     assert_true(r.finished);
     assert_string_equal(r.final_state, "succeeded");
     assert_true(r.hosts[1].booted);
