@@ -464,6 +464,38 @@ teardown() {
 	[ "$(stat drill)" = 0 ]
 }
 
+@test "resuming a takeover needs the plan name typed back again" {
+	printf 'wordpress\nlead\nok\ny\nowner\nok\ny\n' >"$T/answers"
+	HMCTL_TEST_PAUSE_AT=5 HMCTL_TEST_PAUSE_FILE=$T/pause PATH="$T/bin:$PATH" \
+		"$HMCTL" -c "$T/hmctl.conf" takeover wordpress <"$T/answers" >"$T/run.out" 2>&1 3>&- &
+	echo $! >"$T/run.hmpid"
+	local i
+	for i in $(seq 300); do
+		[ -s "$T/pause" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/pause" ]
+	kill -9 "$(cat "$T/run.hmpid")"
+	wait "$(cat "$T/run.hmpid")" 2>/dev/null || true
+	local calls takeovers
+	calls=$(wc -l <"$T/calls")
+	takeovers=$(stat takeover)
+	run hm resume --yes 1 </dev/null
+	assert_failure 1
+	assert_output --partial "not confirmed; nothing was done"
+	printf 'yes\n' >"$T/wrong"
+	run hm resume 1 <"$T/wrong"
+	assert_failure 1
+	[ "$(wc -l <"$T/calls")" = "$calls" ]
+	[ "$(stat takeover)" = "$takeovers" ]
+	run hm resume 1 <"$T/answers"
+	assert_success
+	assert_output --partial "run 1 succeeded"
+	[ "$(stat takeover)" = 2 ]
+	run report 1
+	[ "$(jq -r '[.answers[] | select(.question == "resume")] | .[0].answer' <<<"$output")" = "plan name typed" ]
+}
+
 @test "a dry run issues no API action and prints every resolved command" {
 	local before
 	before=$(curl -sf --cacert "$SIM/ca.pem" "$BASE/_hmsim/stats" | jq -c .actions)
