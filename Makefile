@@ -121,6 +121,8 @@ install: all
 	install -m 755 $(HMCTL) $(DESTDIR)$(PREFIX)/bin/hmctl
 	install -m 644 man/hmctl*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/hmctl/plans
+	install -m 644 packaging/plans/*.plan $(DESTDIR)$(PREFIX)/share/hmctl/plans/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	           $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	           $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d

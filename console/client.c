@@ -151,6 +151,81 @@ static int get(console *c, const char *url, hm_http_resp *resp, hm_err *e)
     return request(c, "GET", url, NULL, true, resp, &status, e);
 }
 
+/* POST with the token and the same 401 retry. A POST is an action: it is sent again only after a
+ * 401, which the console answers before doing anything. */
+static int post(console *c, const char *url, const char *body, hm_http_resp *resp, hm_err *e)
+{
+    if (console_login(c, e) < 0) return -1;
+    long status;
+    if (request(c, "POST", url, body, true, resp, &status, e) == 0) return 0;
+    if (status != 401) return -1;
+    hm_http_resp_free(resp);
+    memset(resp, 0, sizeof *resp);
+    free(c->token);
+    c->token = NULL;
+    if (console_login(c, e) < 0) return -1;
+    return request(c, "POST", url, body, true, resp, &status, e);
+}
+
+/* Sends one action and reads its {"code", "message"} answer. */
+static int action(console *c, const char *url, json_t *body, char **task_id, hm_err *e)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    hm_http_resp resp = {0};
+    int rc = post(c, url, text, &resp, e);
+    if (rc == 0 && console_parse_action(sb_str(&resp.body), task_id, e) < 0) {
+        hm_err_prefix(e, "%s", url);
+        rc = -1;
+    }
+    hm_http_resp_free(&resp);
+    free(text);
+    return rc;
+}
+
+static void set_opt(json_t *o, const char *k, const char *v)
+{
+    if (v && *v) json_object_set_new(o, k, json_string(v));
+}
+
+int console_boot_host(console *c, const char *host_id, const console_boot_req *req,
+                      char **task_id, hm_err *e)
+{
+    if (task_id) *task_id = NULL;
+    if (!req->backup_type || !*req->backup_type)
+        return hm_err_set(e, "boot of %s: no backup_type", host_id);
+    json_t *boot = json_object();
+    set_opt(boot, "backup_type", req->backup_type);
+    set_opt(boot, "snapshot_id", req->snapshot_id);
+    set_opt(boot, "network", req->network);
+    set_opt(boot, "flavor", req->flavor);
+    set_opt(boot, "security_group", req->security_group);
+    set_opt(boot, "availability_zone", req->availability_zone);
+    set_opt(boot, "fixed_ip", req->fixed_ip);
+    json_t *body = json_object();
+    json_object_set_new(body, "boot", boot);
+    char *esc = hm_url_escape(host_id);
+    char *url = xasprintf("%s/hosts/%s/action", c->conf.url, esc);
+    free(esc);
+    int rc = action(c, url, body, task_id, e);
+    json_decref(body);
+    free(url);
+    return rc;
+}
+
+int console_clean_hosts(console *c, const char *const *host_ids, size_t n, bool force,
+                        hm_err *e)
+{
+    if (n == 0) return hm_err_set(e, "cleanup: no host given");
+    json_t *ids = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(ids, json_string(host_ids[i]));
+    json_t *body = json_pack("{s:o, s:{s:b}}", "ids", ids, "clean", "force", force);
+    char *url = xasprintf("%s/hosts", c->conf.url);
+    int rc = action(c, url, body, NULL, e);
+    json_decref(body);
+    free(url);
+    return rc;
+}
+
 static void add_param(strbuf *sb, const char *name, const char *value)
 {
     if (!value || !*value) return;
@@ -224,6 +299,7 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
         add_param(&filt, "status", q->status);
         add_param(&filt, "kw", q->kw);
         add_param(&filt, "target_platform", q->target_platform);
+        add_param(&filt, "ids", q->ids);
     }
     int rc = 0;
     idset ids = {0};

@@ -176,6 +176,7 @@ typedef struct console_host_query {
     const char *status;          /* register | sync | boot */
     const char *kw;              /* part of the name */
     const char *target_platform;
+    const char *ids;             /* comma-separated host ids */
     bool no_snapshots;           /* drop each host's snapshot list as its page is read
                                     (last_snapshot_ms stays): for callers that keep many hosts */
 } console_host_query;
@@ -200,6 +201,44 @@ int console_list_jobs(console *c, const console_job_query *q, console_jobs *out,
 int console_list_targets(console *c, console_targets *out, hm_err *e);
 /* GET /targets/{uuid}: pools, volumes, sizes. */
 int console_get_target(console *c, const char *uuid, console_target *out, hm_err *e);
+
+/* --- Actions (console-api.md "Actions on hosts") --- */
+
+/* The settings of one boot request. backup_type selects the mode: "volume_snapshot" is a test
+ * boot (a DR drill: the source keeps replicating), "volume_backup" a formal boot (a DR
+ * takeover). The target settings come from the operator's plan and are sent only when set
+ * (NULL fields are left out); the contract does not fix their names beyond these. */
+typedef struct console_boot_req {
+    const char *backup_type;       /* required: volume_snapshot | volume_backup */
+    const char *snapshot_id;       /* the recovery point; NULL lets the console choose */
+    const char *network;
+    const char *flavor;
+    const char *security_group;
+    const char *availability_zone;
+    const char *fixed_ip;
+} console_boot_req;
+
+/* Boots one host on the target: POST /hosts/{id}/action with {"boot": {...}} (console-api.md,
+ * "Actions on hosts"), with the 401 retry of every call. A boot is not repeated on any other
+ * failure: the caller decides, since the console may have started it. On success *task_id gets
+ * the new job's task_id when the answer carries one (hmsim does; NULL otherwise), to be freed
+ * by the caller. Returns 0, or -1 with e set: an answer whose "code" is not 200 or an HTTP error
+ * status gives "URL: HTTP 409: <the console's message verbatim>", a transport failure names
+ * the URL and the reason, a missing backup_type "boot of HOST: no backup_type". */
+int console_boot_host(console *c, const char *host_id, const console_boot_req *req,
+                      char **task_id, hm_err *e);
+
+/* Removes the target resources of earlier boots (the cleanup after a drill): POST /hosts with
+ * {"ids": [...], "clean": {"force": force}} (console-api.md). n must be at least 1. The console
+ * answers for the whole list: when it refuses one host it may have started the others, so the
+ * caller re-reads the hosts to know. Returns 0, or -1 with e set as console_boot_host. */
+int console_clean_hosts(console *c, const char *const *host_ids, size_t n, bool force,
+                        hm_err *e);
+
+/* Parses the answer of an action ({"code": 200, "message": "...", "task_id": ...}). Returns 0
+ * with *task_id set (or NULL when absent; may be NULL to ignore it), or -1 with e holding the
+ * console's message when code is not 200, or "malformed JSON ..." / "expected an object". */
+int console_parse_action(const char *body, char **task_id, hm_err *e);
 
 /* Opens console `name` and prints the insecure warning on stderr when it is configured so;
  * the common start of every command. Prints the error and returns NULL on failure. */

@@ -83,6 +83,25 @@ int console_parse_token(const char *body, char **token, hm_err *e)
     return 0;
 }
 
+int console_parse_action(const char *body, char **task_id, hm_err *e)
+{
+    if (task_id) *task_id = NULL;
+    json_t *root = load(body, e);
+    if (!root) return -1;
+    json_t *code = json_object_get(root, "code");
+    if (json_is_integer(code) && json_integer_value(code) != 200) {
+        char *msg = str(root, "message");
+        hm_err_set(e, "code %lld: %s", (long long)json_integer_value(code),
+                   msg ? msg : "(no message)");
+        free(msg);
+        json_decref(root);
+        return -1;
+    }
+    if (task_id) *task_id = str(root, "task_id");
+    json_decref(root);
+    return 0;
+}
+
 #define GROW(arr)                                                                              \
     do {                                                                                       \
         if ((arr)->n == (arr)->cap) {                                                          \

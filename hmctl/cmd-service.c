@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "collectors/docker.h"
+#include "drill/journal.h"
+#include "drill/plan.h"
 #include "lib/cli.h"
 
 static const struct hm_opt start_opts[] = {{0}};
@@ -118,11 +120,12 @@ static int run_restart(hm_ctx *ctx, int argc, char **argv)
     return run_verb(ctx, &verbs[2], argc, argv);
 }
 
-/* Completion of service names and SSH host names (lib/cli.c's hook). */
+/* Completion of dynamic kinds (lib/cli.c's hook): "services" (the console's containers),
+ * "ssh-hosts" (the [host] sections: remote, ssh trust), "plans" (the plan files of [drill]
+ * plan_dir) and "runs" (the run numbers in the store). */
 void hm_complete_dynamic(hm_ctx *ctx, const char *kind, const char *prefix)
 {
     if (strcmp(kind, "ssh-hosts") == 0) {
-        /* the names of the [host] sections (remote, ssh trust) */
         hm_config *cfg = config_load(ctx->config_path);
         const cfg_section **secs;
         size_t n = cfg_sections_of(cfg, "host", &secs);
@@ -132,15 +135,43 @@ void hm_complete_dynamic(hm_ctx *ctx, const char *kind, const char *prefix)
         config_free(cfg);
         return;
     }
-    if (strcmp(kind, "services") != 0) return;
+    bool services = strcmp(kind, "services") == 0, plans = strcmp(kind, "plans") == 0;
+    bool runs = strcmp(kind, "runs") == 0;
+    if (!services && !plans && !runs) return;
     hm_config *cfg = config_load(ctx->config_path);
-    docker_list all = {0};
-    if (!cfg->errors.n && docker_services_list(cfg, 1000, &all, NULL) == 0)
-        for (size_t i = 0; i < all.n; i++) {
-            const char *name = docker_display_name(&all, &all.v[i]);
-            if (hm_starts_with(name, prefix)) puts(name);
-        }
-    docker_list_free(&all);
+    if (cfg->errors.n) {
+        config_free(cfg);
+        return;
+    }
+    if (services) {
+        docker_list all = {0};
+        if (docker_services_list(cfg, 1000, &all, NULL) == 0)
+            for (size_t i = 0; i < all.n; i++) {
+                const char *name = docker_display_name(&all, &all.v[i]);
+                if (hm_starts_with(name, prefix)) puts(name);
+            }
+        docker_list_free(&all);
+    } else if (plans) {
+        strvec names = {0};
+        drill_plan_names(cfg_get(cfg, "drill", NULL, "plan_dir"), &names);
+        for (size_t i = 0; i < names.n; i++)
+            if (hm_starts_with(names.v[i], prefix)) puts(names.v[i]);
+        sv_free(&names);
+    } else {
+        hm_store *st = NULL;
+        drill_run_info *v = NULL;
+        size_t n = 0;
+        if (store_open_config(cfg, HM_STORE_READONLY, &st, NULL) == 0 &&
+            drill_run_list(st, &v, &n, NULL) == 0)
+            for (size_t i = 0; i < n; i++) {
+                char id[24];
+                snprintf(id, sizeof id, "%lld", (long long)v[i].id);
+                if (hm_starts_with(id, prefix)) puts(id);
+                drill_run_info_clear(&v[i]);
+            }
+        free(v);
+        store_close(st);
+    }
     config_free(cfg);
 }
 

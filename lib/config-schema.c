@@ -31,6 +31,7 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"reload", false, NULL, "recreating the console's containers (hmctl reload)", false},
     {"upgrade", false, NULL, "installing upgrade packages (hmctl upgrade)", false},
     {"logs", false, NULL, "the log bundle of hmctl logs collect", false},
+    {"drill", false, NULL, "plan files of drills and takeovers", false},
     {NULL, false, NULL, NULL, false},
 };
 
@@ -265,6 +266,8 @@ const struct cfg_key hm_cfg_keys[] = {
      "linux_agent: the agent's systemd unit"},
     {"host", "heartbeat_stale", CFG_DURATION, "10m", NULL,
      "linux_agent: a heartbeat value unchanged for this long is stale (0 turns the check off)"},
+    {"drill", "plan_dir", CFG_PATH, "/etc/hmctl/plans", NULL,
+     "directory of the plan files (NAME.plan) of drill and takeover"},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };
 

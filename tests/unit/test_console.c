@@ -262,6 +262,139 @@ static void test_events(void **state)
     free(path);
 }
 
+/* A console that records what it is sent: the token call, boots and cleanups. */
+struct action_srv {
+    strvec reqs;   /* "METHOD PATH TOKEN BODY" per request */
+    int tokens;    /* tokens issued */
+    bool expire;   /* answer the first action with 401 */
+};
+
+static char *action_answer(const char *req, void *ud)
+{
+    struct action_srv *s = ud;
+    char method[8] = "", path[256] = "";
+    sscanf(req, "%7s %255s", method, path);
+    const char *tok = strcasestr(req, "X-AUTH-TOKEN: ");
+    char token[32] = "-";
+    if (tok) sscanf(tok + 14, "%31s", token);
+    const char *body = strstr(req, "\r\n\r\n");
+    body = body ? body + 4 : "";
+    sv_push_owned(&s->reqs, xasprintf("%s %s %s %s", method, path, token, body));
+    const char *json = "application/json";
+    if (strstr(path, "/users/token")) {
+        char *b = xasprintf("{\"token\":\"t%d\"}", ++s->tokens);
+        char *a = testsrv_http(200, "OK", json, NULL, b);
+        free(b);
+        return a;
+    }
+    if (s->expire && strcmp(token, "t1") == 0) {
+        s->expire = false;
+        return testsrv_http(401, "Unauthorized", json, NULL, "{\"code\":401,\"message\":\"token expired\"}");
+    }
+    if (strstr(path, "/hosts/busy/action"))
+        return testsrv_http(409, "Conflict", json, NULL,
+                            "{\"code\":409,\"message\":\"host busy already has a boot or cleanup in progress\"}");
+    if (strstr(path, "/hosts/odd/action"))
+        return testsrv_http(200, "OK", json, NULL, "{\"code\":500,\"message\":\"no quota left\"}");
+    if (strstr(path, "/action"))
+        return testsrv_http(200, "OK", json, NULL,
+                            "{\"code\":200,\"message\":\"drill started\",\"task_id\":\"job-42\"}");
+    return testsrv_http(200, "OK", json, NULL, "{\"code\":200,\"message\":\"clean started for 2 hosts\"}");
+}
+
+/* The body part of a recorded "METHOD PATH TOKEN BODY". */
+static const char *req_body(const char *rec)
+{
+    for (int i = 0; i < 3 && rec; i++) {
+        rec = strchr(rec, ' ');
+        if (rec) rec++;
+    }
+    return rec ? rec : "";
+}
+
+static void test_actions(void **state)
+{
+    struct action_srv as = {0};
+    testsrv srv;
+    testsrv_start_tcp(&srv, action_answer, &as);
+    char *text = xasprintf("[console]\nurl = http://127.0.0.1:%d/hypermotion/v1\npassword = pw\n"
+                           "timeout = 5s\n", srv.port);
+    hm_config *cfg = conf_text(text);
+    free(text);
+    assert_int_equal(cfg->errors.n, 0);
+    console *c = NULL;
+    hm_err e = {{0}};
+    assert_int_equal(console_open(cfg, NULL, &c, &e), 0);
+
+    /* a drill boot: the mode, the recovery point and only the target settings given */
+    console_boot_req req = {.backup_type = "volume_snapshot", .snapshot_id = "snap-1",
+                            .network = "net-a", .fixed_ip = "10.0.0.5"};
+    char *task = NULL;
+    assert_int_equal(console_boot_host(c, "h1", &req, &task, &e), 0);
+    assert_string_equal(task, "job-42");
+    free(task);
+    assert_int_equal(as.reqs.n, 2);
+    assert_true(hm_starts_with(as.reqs.v[1], "POST /hypermotion/v1/hosts/h1/action t1 "));
+    json_t *sent = json_loads(req_body(as.reqs.v[1]), 0, NULL);
+    assert_non_null(sent);
+    json_t *boot = json_object_get(sent, "boot");
+    assert_string_equal(json_string_value(json_object_get(boot, "backup_type")), "volume_snapshot");
+    assert_string_equal(json_string_value(json_object_get(boot, "snapshot_id")), "snap-1");
+    assert_string_equal(json_string_value(json_object_get(boot, "network")), "net-a");
+    assert_string_equal(json_string_value(json_object_get(boot, "fixed_ip")), "10.0.0.5");
+    assert_null(json_object_get(boot, "flavor"));
+    json_decref(sent);
+
+    /* a takeover after the token expired: one new token, the boot sent once more */
+    as.expire = true;
+    req = (console_boot_req){.backup_type = "volume_backup"};
+    assert_int_equal(console_boot_host(c, "h2", &req, NULL, &e), 0);
+    assert_int_equal(as.tokens, 2);
+    assert_int_equal(as.reqs.n, 5);
+    assert_true(hm_starts_with(as.reqs.v[4], "POST /hypermotion/v1/hosts/h2/action t2 "));
+    assert_non_null(strstr(as.reqs.v[4], "\"volume_backup\""));
+
+    /* refusals reach the caller verbatim and are not repeated */
+    assert_int_equal(console_boot_host(c, "busy", &req, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "HTTP 409: host busy already has a boot or cleanup in progress"));
+    assert_int_equal(as.reqs.n, 6);
+    assert_int_equal(console_boot_host(c, "odd", &req, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "/hosts/odd/action: code 500: no quota left"));
+    req.backup_type = NULL;
+    assert_int_equal(console_boot_host(c, "h3", &req, NULL, &e), -1);
+    assert_string_equal(e.msg, "boot of h3: no backup_type");
+    assert_int_equal(as.reqs.n, 7);
+
+    /* cleanup of two hosts */
+    const char *ids[] = {"h1", "h2"};
+    assert_int_equal(console_clean_hosts(c, ids, 2, false, &e), 0);
+    assert_true(hm_starts_with(as.reqs.v[7], "POST /hypermotion/v1/hosts t2 "));
+    sent = json_loads(req_body(as.reqs.v[7]), 0, NULL);
+    assert_non_null(sent);
+    assert_int_equal(json_array_size(json_object_get(sent, "ids")), 2);
+    assert_true(json_is_false(json_object_get(json_object_get(sent, "clean"), "force")));
+    json_decref(sent);
+    assert_int_equal(console_clean_hosts(c, ids, 0, false, &e), -1);
+
+    console_close(c);
+    config_free(cfg);
+    testsrv_stop(&srv);
+    sv_free(&as.reqs);
+}
+
+static void test_parse_action(void **state)
+{
+    char *task = NULL;
+    hm_err e = {{0}};
+    assert_int_equal(console_parse_action("{\"code\":200,\"message\":\"ok\"}", &task, &e), 0);
+    assert_null(task);
+    assert_int_equal(console_parse_action("{\"code\":409,\"message\":\"already booted\"}", &task, &e), -1);
+    assert_string_equal(e.msg, "code 409: already booted");
+    assert_int_equal(console_parse_action("{\"code\":200,", &task, &e), -1);
+    assert_true(hm_starts_with(e.msg, "malformed JSON"));
+    assert_int_equal(console_parse_action("", &task, &e), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_conf),
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_actions),
+        cmocka_unit_test(test_parse_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

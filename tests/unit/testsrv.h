@@ -17,8 +17,8 @@
 #include "lib/util.h"
 
 /* Returns the raw answer to send (malloc'd), or NULL to hold the connection silently. req is
- * everything the client sent up to the end of the HTTP headers (or its first read for other
- * protocols). */
+ * everything the client sent up to the end of the HTTP headers and the body its Content-Length
+ * announces (or its first read for other protocols). */
 typedef char *(*testsrv_fn)(const char *req, void *ud);
 
 typedef struct testsrv {
@@ -74,7 +74,13 @@ static inline void *testsrv_loop(void *arg)
             ssize_t r = read(c, buf, sizeof buf);
             if (r <= 0) break;
             sb_add(&req, buf, (size_t)r);
-            if (strstr(sb_str(&req), "\r\n\r\n")) break;
+            const char *end = strstr(sb_str(&req), "\r\n\r\n");
+            if (!end) continue;
+            /* with a body: until Content-Length bytes follow the headers */
+            const char *cl = strcasestr(sb_str(&req), "\r\nContent-Length:");
+            if (!cl || cl > end) break;
+            size_t want = (size_t)strtoul(cl + 17, NULL, 10);
+            if (req.len - (size_t)(end + 4 - sb_str(&req)) >= want) break;
         }
         s->requests++;
         char *ans = s->fn(sb_str(&req), s->ud);
