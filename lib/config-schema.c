@@ -17,6 +17,8 @@ const struct cfg_section_def hm_cfg_sections[] = {
     {"influxdb", false, NULL, "the console's own InfluxDB (watched, not written to)"},
     {"port", true, "address", "a TCP port checked by connecting (and a TLS handshake)"},
     {"tui", false, NULL, "the full-screen dashboard"},
+    {"store", false, NULL, "the local time-series store: chunk span and retention per tier"},
+    {"sink", true, NULL, "where samples are also shipped: [sink \"influxdb\"]"},
     {NULL, false, NULL, NULL},
 };
 
@@ -25,7 +27,8 @@ const struct cfg_key hm_cfg_keys[] = {
      "directory of the store (default /var/lib/hmctl, or $XDG_DATA_HOME/hmctl for non-root)"},
     {"hmctl", "interval", CFG_DURATION, "10s", NULL, "collection interval of tui"},
     {"hmctl", "timeout", CFG_DURATION, "5s", NULL, "time budget of each collector per cycle"},
-    {"hmctl", "retention", CFG_DURATION, "14d", NULL, "how long samples are kept"},
+    {"hmctl", "retention", CFG_DURATION, "14d", NULL,
+     "how long raw samples are kept (the same as [store] retention_raw, which wins when set)"},
 
     {"installer", "dir", CFG_PATH, "/opt/installer/production", NULL, "installer directory"},
     {"installer", "log_dirs", CFG_LIST, "/opt/installer/production/logs, /var/log/installer", NULL,
@@ -76,5 +79,11 @@ const struct cfg_key hm_cfg_keys[] = {
 
     {"tui", "keys", CFG_LIST, NULL, NULL, "key remapping, e.g. \"quit=x, refresh=F5\""},
     {"tui", "color", CFG_BOOL, "yes", NULL, "use colours (NO_COLOR and --no-color also turn them off)"},
+    {"store", "chunk_span", CFG_DURATION, "2h", NULL,
+     "time window of one compressed chunk per series: whole hours dividing 24h"},
+    {"store", "retention_raw", CFG_DURATION, "14d", NULL, "how long raw samples are kept (0: forever)"},
+    {"store", "retention_1m", CFG_DURATION, "90d", NULL,
+     "how long the 1-minute rollups (min, avg, max, count) are kept"},
+    {"store", "retention_1h", CFG_DURATION, "730d", NULL, "how long the 1-hour rollups are kept"},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };

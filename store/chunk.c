@@ -99,7 +99,7 @@ static int rd_u8(rd *r, uint8_t *out)
 
 static int rd_le(rd *r, unsigned bytes, uint64_t *out)
 {
-    if (r->len - r->pos < bytes) return -1;
+    if (r->pos > r->len || r->len - r->pos < bytes) return -1;
     uint64_t v = 0;
     for (unsigned i = 0; i < bytes; i++) v |= (uint64_t)r->p[r->pos + i] << (8 * i);
     r->pos += bytes;
@@ -361,7 +361,7 @@ void chunk_head_blob(const chunk_head *h, strbuf *out)
     sb_addc(out, (char)h->lead);
     sb_addc(out, (char)h->trail);
     put_le(out, h->nbits, 4);
-    sb_add(out, h->stream.buf, h->stream.len);
+    if (h->stream.len) sb_add(out, h->stream.buf, h->stream.len);
     if (h->nacc) sb_addc(out, (char)(uint8_t)(h->acc << (8 - h->nacc)));
 }
 
@@ -381,7 +381,7 @@ int chunk_head_load(chunk_head *h, const void *blob, size_t len, hm_err *e)
                           len - HEAD_HDR);
     const uint8_t *p = (const uint8_t *)blob + HEAD_HDR;
     size_t whole = (size_t)(nbits / 8);
-    sb_add(&h->stream, p, whole);
+    if (whole) sb_add(&h->stream, p, whole);
     h->nacc = (unsigned)(nbits % 8);
     h->acc = h->nacc ? (uint64_t)(p[whole] >> (8 - h->nacc)) : 0;
     h->n = (uint32_t)n;
@@ -403,7 +403,7 @@ void chunk_head_free(chunk_head *h)
 static int head_decode(const uint8_t *blob, size_t len, chunk_points *out, hm_err *e)
 {
     rd r = {blob, len, 2};
-    uint64_t n, nbits;
+    uint64_t n = 0, nbits;
     if (len < HEAD_HDR || rd_le(&r, 4, &n) < 0)
         return hm_err_set(e, "corrupt head chunk: bad header");
     r.pos = HEAD_HDR - 4;
@@ -675,7 +675,7 @@ int chunk_decode_doubles(const void *p, size_t len, double *v, size_t n, hm_err 
 static void put_column(strbuf *out, const strbuf *col)
 {
     put_varint(out, col->len);
-    sb_add(out, col->buf, col->len);
+    if (col->len) sb_add(out, col->buf, col->len);
 }
 
 void chunk_encode_sealed(strbuf *out, strbuf *ts_col, const int64_t *ts, const double *v,
@@ -749,8 +749,9 @@ int chunk_info(const void *blob, size_t len, enum chunk_kind *kind, size_t *n, i
     *ts_external = 0;
     if (k == CHUNK_HEAD) {
         uint64_t cnt;
+        if (len < HEAD_HDR) return hm_err_set(e, "corrupt chunk: short head");
         r.pos = 2;
-        if (rd_le(&r, 4, &cnt) < 0 || len < HEAD_HDR) return hm_err_set(e, "corrupt chunk: short head");
+        rd_le(&r, 4, &cnt);
         *kind = CHUNK_HEAD;
         *n = (size_t)cnt;
         return 0;

@@ -201,7 +201,7 @@ static void test_roundtrip_random_mixtures(void **state)
         double tmp_v[1];
         for (size_t i = 0; i < n; i++) {
             make_series((enum shape)(rnd() % S_NSHAPES), 1, tmp_ts, tmp_v);
-            ts[i] = (rnd() % 4) ? (i ? ts[i - 1] : 0) + (int64_t)(rnd() % 20000) : tmp_ts[0];
+            ts[i] = (rnd() % 4) ? (int64_t)((uint64_t)(i ? ts[i - 1] : 0) + rnd() % 20000) : tmp_ts[0];
             v[i] = tmp_v[0];
         }
         roundtrip_head(ts, v, n);
