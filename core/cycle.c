@@ -17,12 +17,9 @@ int hm_cycle_run(const hm_config *cfg, hm_store *st, bool record, hm_result *out
             (record && store_append(st, out->samples, out->n_samples, &le) < 0)) {
             rc = -1;
             hm_err_set(e, "%s", le.msg);
-        } else if (record) {
-            int64_t keep = cfg_get_ms(cfg, "hmctl", NULL, "retention", 14LL * 86400 * 1000);
-            if (store_prune(st, hm_now_ms() - keep, &le) < 0) {
-                rc = -1;
-                hm_err_set(e, "%s", le.msg);
-            }
+        } else if (record && store_maintain(st, hm_now_ms(), &le) < 0) {
+            rc = -1;
+            hm_err_set(e, "%s", le.msg);
         }
     }
     /* An abandoned collector thread may still write to kv: leave it to process exit. */
