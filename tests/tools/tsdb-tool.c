@@ -11,6 +11,15 @@
  *       0..N-1 with N >= K, each with the value the writer gives it, and the open chunks must
  *       decode too (the store_range of everything). Prints "ok N".
  *
+ *   tsdb-tool put DB < LINES
+ *       Appends the samples of stdin, one "SERIES<TAB>VALUE<TAB>TS_MS" per line (VALUE as
+ *       strtod reads it: "nan", "-inf", "-0" too), in one store_append.
+ *   tsdb-tool sink CONF NOW_MS < LINES
+ *       What a collection cycle does with its samples: opens the store and [sink "influxdb"] of
+ *       CONF, queues the samples of stdin stamped NOW_MS and flushes what is due within the
+ *       sink's timeout. Prints "sent N"; exits 3 (with the error on stderr) when the flush
+ *       failed, the samples then waiting in the queue.
+ *
  * Values are a function of (series, time stamp), so a check needs no record of what was
  * written. */
 #include <inttypes.h>
@@ -20,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/config.h"
+#include "store/sink.h"
 #include "store/store.h"
 
 #define NSERIES 50
@@ -176,11 +187,98 @@ static int cmd_check(const char *path, int64_t committed)
     return 0;
 }
 
+/* Reads "SERIES<TAB>VALUE<TAB>TS_MS" lines; the series strings are owned by *names. */
+static size_t read_samples(hm_sample **out, strvec *names)
+{
+    char line[4096];
+    size_t n = 0, cap = 0;
+    hm_sample *s = NULL;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (!t2) continue;
+        *t1 = *t2 = '\0';
+        sv_push(names, line);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            s = xrealloc(s, cap * sizeof *s);
+        }
+        s[n++] = (hm_sample){NULL, strtod(t1 + 1, NULL), "", strtoll(t2 + 1, NULL, 10)};
+    }
+    for (size_t i = 0; i < n; i++) s[i].series = names->v[i];
+    *out = s;
+    return n;
+}
+
+static int cmd_put(const char *path)
+{
+    hm_store *st;
+    hm_err e = {{0}};
+    if (store_open(path, 0, &st, &e) < 0) {
+        fprintf(stderr, "tsdb-tool: %s\n", e.msg);
+        return 1;
+    }
+    strvec names = {0};
+    hm_sample *s;
+    size_t n = read_samples(&s, &names);
+    int rc = store_append(st, s, n, &e);
+    if (rc < 0) fprintf(stderr, "tsdb-tool: %s\n", e.msg);
+    free(s);
+    sv_free(&names);
+    store_close(st);
+    return rc < 0 ? 1 : 0;
+}
+
+static int cmd_sink(const char *conf, int64_t now)
+{
+    hm_config *cfg = config_load(conf);
+    for (size_t i = 0; i < cfg->errors.n; i++) fprintf(stderr, "tsdb-tool: %s\n", cfg->errors.v[i]);
+    if (cfg->errors.n) return 1;
+    hm_store *st;
+    hm_err e = {{0}};
+    if (store_open_config(cfg, 0, &st, &e) < 0) {
+        fprintf(stderr, "tsdb-tool: %s\n", e.msg);
+        return 1;
+    }
+    hm_sink *sk;
+    int r = sink_open(cfg, st, &sk, &e);
+    if (r <= 0) {
+        fprintf(stderr, "tsdb-tool: %s\n", r < 0 ? e.msg : "no [sink \"influxdb\"]");
+        return 1;
+    }
+    strvec names = {0};
+    hm_sample *s;
+    size_t n = read_samples(&s, &names);
+    int rc = 0;
+    if (sink_enqueue(sk, s, n, now, &e) < 0) {
+        fprintf(stderr, "tsdb-tool: %s\n", e.msg);
+        rc = 1;
+    } else {
+        int64_t sent = sink_flush(sk, now, cfg_get_ms(cfg, "sink", "influxdb", "timeout", 5000),
+                                  false, &e);
+        if (sent < 0) {
+            fprintf(stderr, "tsdb-tool: %s\n", e.msg);
+            rc = 3;
+        } else {
+            printf("sent %lld\n", (long long)sent);
+        }
+    }
+    free(s);
+    sv_free(&names);
+    sink_close(sk);
+    store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "put") == 0) return cmd_put(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "sink") == 0) return cmd_sink(argv[2], atoll(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "write") == 0)
         return cmd_write(argv[2], argc > 3 ? atol(argv[3]) : 0);
     if (argc == 4 && strcmp(argv[1], "check") == 0) return cmd_check(argv[2], atoll(argv[3]));
-    fprintf(stderr, "usage: tsdb-tool write DB [MAX_BATCHES] | check DB COMMITTED\n");
+    fprintf(stderr, "usage: tsdb-tool write DB [MAX_BATCHES] | check DB COMMITTED | put DB |"
+                    " sink CONF NOW_MS\n");
     return 2;
 }
