@@ -451,8 +451,9 @@ int64_t sink_flush(hm_sink *s, int64_t now_ms, int64_t budget_ms, bool force, hm
     sink_status ss;
     if (sink_status_get(s->st, SINK_NAME, &ss, e) < 0) return -1;
     if (ss.queued_batches == 0) return 0;
-    bool due = force || ss.queued_points >= s->batch_size ||
-               (ss.failures == 0 && now_ms - ss.last_attempt_ms >= s->flush_interval_ms) ||
+    bool due = force ||
+               (ss.failures == 0 && (ss.queued_points >= s->batch_size ||
+                                     now_ms - ss.last_attempt_ms >= s->flush_interval_ms)) ||
                (ss.failures > 0 && now_ms >= ss.next_try_ms);
     if (!due) return 0;
     int64_t deadline = hm_mono_ms() + budget_ms, sent = 0;

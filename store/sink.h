@@ -81,7 +81,7 @@ int sink_enqueue(hm_sink *s, const hm_sample *samples, size_t n, int64_t now_ms,
  * until the queue is empty, a send fails or budget_ms of wall time is used up. Runs only when
  * due: flush_interval has passed since the last attempt, batch_size points are waiting, or
  * `force` is set; after a failure the next attempt waits flush_interval doubled per further
- * failure, at most 5 minutes (unless forced). Returns the number of points sent, or -1 with e
+ * failure, at most 5 minutes, however much is waiting (unless forced). Returns the number of points sent, or -1 with e
  * set to the failure (also recorded for sink_status_get). */
 int64_t sink_flush(hm_sink *s, int64_t now_ms, int64_t budget_ms, bool force, hm_err *e);
 
