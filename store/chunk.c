@@ -175,7 +175,19 @@ typedef struct bitr {
     int err;
 } bitr;
 
-static uint64_t br_get(bitr *r, unsigned n)
+/* The 64 bits starting at byte `byte` (big-endian), zeros past the end. */
+static inline uint64_t load64(const bitr *r, uint64_t byte)
+{
+    uint64_t nbytes = (r->nbits + 7) / 8, v = 0;
+    if (byte + 8 <= nbytes) {
+        memcpy(&v, r->p + byte, 8);
+        return __builtin_bswap64(v);
+    }
+    for (unsigned i = 0; i < 8; i++) v = (v << 8) | (byte + i < nbytes ? r->p[byte + i] : 0);
+    return v;
+}
+
+static inline uint64_t br_get(bitr *r, unsigned n)
 {
     if (n == 0) return 0;
     if (n > r->nbits - r->pos) {
@@ -183,14 +195,17 @@ static uint64_t br_get(bitr *r, unsigned n)
         r->pos = r->nbits;
         return 0;
     }
-    uint64_t v = 0, pos = r->pos;
-    while (n) {
-        unsigned off = (unsigned)(pos & 7), avail = 8 - off, take = avail < n ? avail : n;
-        v = (v << take) | ((uint64_t)(r->p[pos >> 3] >> (avail - take)) & mask64(take));
-        pos += take;
-        n -= take;
+    unsigned off = (unsigned)(r->pos & 7);
+    uint64_t v;
+    if (n + off <= 64) {
+        v = (load64(r, r->pos >> 3) << off) >> (64 - n);
+    } else { /* more than 57 bits across 9 bytes: two reads */
+        unsigned hi = n - 32;
+        v = (load64(r, r->pos >> 3) << off) >> (64 - hi);
+        uint64_t p2 = r->pos + hi;
+        v = (v << 32) | ((load64(r, p2 >> 3) << (p2 & 7)) >> 32);
     }
-    r->pos = pos;
+    r->pos += n;
     return v;
 }
 
@@ -242,8 +257,22 @@ static void bucket_put(bitw *w, uint64_t u)
 
 static uint64_t bucket_get(bitr *r)
 {
-    unsigned ones = 0;
-    while (ones < 5 && br_bit(r)) ones++;
+    /* the prefix: up to five ones, ended by a zero unless all five */
+    if (r->pos >= r->nbits) {
+        r->err = 1;
+        return 0;
+    }
+    uint64_t avail = r->nbits - r->pos;
+    uint64_t peek = load64(r, r->pos >> 3) << (r->pos & 7);
+    unsigned ones = (unsigned)__builtin_clzll(~peek | 1);
+    if (ones > 5) ones = 5;
+    unsigned used = ones < 5 ? ones + 1 : 5;
+    if (used > avail) {
+        r->err = 1;
+        r->pos = r->nbits;
+        return 0;
+    }
+    r->pos += used;
     if (ones == 0) return 0;
     return br_get(r, bucket_width[ones - 1]);
 }
@@ -283,16 +312,22 @@ static void xor_put(bitw *w, xor_state *s, uint64_t b)
 
 static int xor_get(bitr *r, xor_state *s, uint64_t *out)
 {
-    if (!br_bit(r)) {
+    if (r->pos >= r->nbits) return -1;
+    uint64_t peek = load64(r, r->pos >> 3) << (r->pos & 7);
+    if (!(peek >> 63)) { /* '0': the same value */
+        r->pos++;
         *out = s->prev;
-        return r->err ? -1 : 0;
+        return 0;
     }
     uint64_t x;
-    if (!br_bit(r)) {
-        if (s->lead == 255) return -1;
+    if (!((peek >> 62) & 1)) { /* '10': inside the previous window */
+        if (s->lead == 255 || r->nbits - r->pos < 2) return -1;
+        r->pos += 2;
         x = br_get(r, 64 - s->lead - s->trail) << s->trail;
-    } else {
-        unsigned lead = (unsigned)br_get(r, 5), len = (unsigned)br_get(r, 6) + 1;
+    } else { /* '11': 5 bits of leading zeros, 6 of length - 1 */
+        if (r->nbits - r->pos < 13) return -1;
+        unsigned lead = (unsigned)((peek >> 57) & 31), len = (unsigned)((peek >> 51) & 63) + 1;
+        r->pos += 13;
         if (lead + len > 64) return -1;
         unsigned trail = 64 - lead - len;
         x = br_get(r, len) << trail;

@@ -10,13 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "store/chunk.h"
 
 #define MINUTE_MS 60000LL
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
-/* The window of a rollup chunk: a day of minutes, 30 days of hours. */
-static const int64_t tier_chunk_span[STORE_TIERS] = {0, DAY_MS, 30 * DAY_MS};
+/* The longest window of a chunk per tier: a 1-minute rollup chunk covers its raw window (at
+ * most a day), a 1-hour one a week (aligned to the epoch, so raw windows nest in it). */
+static const int64_t tier_chunk_span[STORE_TIERS] = {DAY_MS, DAY_MS, 7 * DAY_MS};
 static const int64_t tier_res[STORE_TIERS] = {0, MINUTE_MS, HOUR_MS};
 /* No raw window is longer than this (chunk_span divides a day), which bounds range scans. */
 #define MAX_RAW_SPAN DAY_MS
@@ -37,6 +39,7 @@ enum stmt_id {
     Q_TS_INS,
     Q_TS_GET,
     Q_RANGE,
+    Q_RANGE_OPEN,
     Q_META_GET,
     Q_META_SET,
     Q_COUNT
@@ -65,6 +68,8 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_TS_GET] = "SELECT n, data FROM tsblocks WHERE id = ?1",
     [Q_RANGE] = "SELECT start_ts, end_ts, sealed, ts_id, data FROM chunks WHERE series_id = ?1"
                 " AND tier = ?2 AND start_ts > ?3 AND start_ts < ?4 ORDER BY start_ts",
+    [Q_RANGE_OPEN] = "SELECT start_ts, end_ts, sealed, ts_id, data FROM chunks WHERE series_id = ?1"
+                     " AND sealed = 0 AND end_ts > ?3 AND start_ts < ?4",
     [Q_META_GET] = "SELECT value FROM store_meta WHERE key = ?1",
     [Q_META_SET] = "INSERT INTO store_meta(key, value) VALUES (?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -522,6 +527,8 @@ static int open_db(const char *path, bool ro, hm_store **out, hm_err *e)
     }
     sqlite3_busy_timeout(st->db, 5000);
     sqlite3_extended_result_codes(st->db, 1);
+    /* reads map the file instead of copying pages (range queries read many chunks) */
+    sqlite3_exec(st->db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
     *out = st;
     return 0;
 }
@@ -870,7 +877,7 @@ static int append_points(hm_store *st, int64_t id, const int64_t *ts, const doub
 {
     wchunk w;
     memset(&w, 0, sizeof w);
-    bool have = false;
+    bool have = false, only_head = true;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (ts[i] < st->horizon) {
@@ -885,12 +892,15 @@ static int append_points(hm_store *st, int64_t id, const int64_t *ts, const doub
             }
             if ((rc = wchunk_load(st, id, ts[i], &w, e)) < 0) break;
             have = true;
+            /* appending to the stored open chunk only (the common case: a cycle's samples)
+             * opens no window, so there is nothing to seal */
+            only_head &= w.rowid != 0 && !w.sealed;
         }
         rc = wchunk_add(st, &w, ts[i], v[i], e);
     }
     if (have && rc == 0) rc = wchunk_store(st, &w, e);
     wchunk_free(&w);
-    if (rc == 0 && have) rc = seal_behind(st, id, e);
+    if (rc == 0 && have && !only_head) rc = seal_behind(st, id, e);
     return rc;
 }
 
@@ -945,96 +955,128 @@ static size_t aggregate(const chunk_points *p, int64_t res, int64_t lo, chunk_ag
     return n;
 }
 
-/* Recomputes the rollups of raw window [start, end) from its points, in both tiers. Periods that
- * began before the raw horizon keep what they had: their raw samples may be partly gone. */
+/* Writes aggregates into the rollup chunk of tier t that starts at cstart (ending at cend when
+ * it is new). With `merge`, each fresh aggregate is combined with a stored one of the same
+ * period (they count disjoint samples); otherwise the stored ones in [lo, hi) are replaced by
+ * the fresh ones. */
+static int rollup_write(hm_store *st, int64_t series_id, int t, int64_t cstart, int64_t cend,
+                        bool merge, int64_t lo, int64_t hi, const chunk_agg *fresh, size_t nf,
+                        hm_err *e)
+{
+    sqlite3_stmt *q = stmt(st, Q_CHUNK_AT, e);
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int(q, 2, t);
+    sqlite3_bind_int64(q, 3, cstart);
+    int rc = sqlite3_step(q);
+    int64_t rowid = 0;
+    chunk_agg *old = NULL;
+    size_t no = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(q, 1) == cstart) {
+        rowid = sqlite3_column_int64(q, 0);
+        cend = sqlite3_column_int64(q, 2);
+        hm_err de = {{0}};
+        if (chunk_decode_rollup(sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8), &old,
+                                &no, &de) < 0) {
+            sqlite3_reset(q);
+            return hm_err_set(e, "%s: chunk %lld: %s", st->path, (long long)rowid, de.msg);
+        }
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset(q);
+        return db_fail(st, e, "cannot read rollups");
+    }
+    sqlite3_reset(q);
+    /* both lists are in time order: merge them */
+    chunk_agg *m = xmalloc((no + nf + 1) * sizeof *m);
+    size_t nm = 0, i = 0, j = 0;
+    while (i < no || j < nf) {
+        if (j == nf || (i < no && old[i].ts_ms < fresh[j].ts_ms)) {
+            if (merge || old[i].ts_ms < lo || old[i].ts_ms >= hi) m[nm++] = old[i];
+            i++;
+        } else if (i == no || fresh[j].ts_ms < old[i].ts_ms) {
+            m[nm++] = fresh[j++];
+        } else { /* the same period */
+            m[nm] = fresh[j++];
+            if (merge) agg_merge(&m[nm], &old[i]);
+            nm++;
+            i++;
+        }
+    }
+    free(old);
+    int r = 0;
+    if (nm == 0) {
+        if (rowid) {
+            if (!(q = stmt(st, Q_CHUNK_DEL, e))) r = -1;
+            else {
+                sqlite3_bind_int64(q, 1, rowid);
+                r = step_done(st, q, e, "cannot store rollups");
+            }
+        }
+    } else {
+        strbuf blob = {0};
+        chunk_encode_rollup(&blob, m, nm);
+        if (!(q = stmt(st, rowid ? Q_CHUNK_UPD : Q_CHUNK_INS, e))) {
+            r = -1;
+        } else if (rowid) {
+            sqlite3_bind_int64(q, 1, rowid);
+            sqlite3_bind_int(q, 2, 1);
+            sqlite3_bind_int64(q, 3, (int64_t)nm);
+            sqlite3_bind_int64(q, 4, m[0].ts_ms);
+            sqlite3_bind_int64(q, 5, m[nm - 1].ts_ms);
+            sqlite3_bind_blob(q, 7, blob.buf, (int)blob.len, SQLITE_STATIC);
+            r = step_done(st, q, e, "cannot store rollups");
+        } else {
+            sqlite3_bind_int64(q, 1, series_id);
+            sqlite3_bind_int(q, 2, t);
+            sqlite3_bind_int64(q, 3, cstart);
+            sqlite3_bind_int64(q, 4, cend);
+            sqlite3_bind_int(q, 5, 1);
+            sqlite3_bind_int64(q, 6, (int64_t)nm);
+            sqlite3_bind_int64(q, 7, m[0].ts_ms);
+            sqlite3_bind_int64(q, 8, m[nm - 1].ts_ms);
+            sqlite3_bind_blob(q, 10, blob.buf, (int)blob.len, SQLITE_STATIC);
+            r = step_done(st, q, e, "cannot store rollups");
+        }
+        sb_free(&blob);
+    }
+    free(m);
+    return r;
+}
+
+/* Recomputes the 1-hour rollups of raw window [start, end) from its points (when it seals or
+ * changes after sealing). Hours that began before the raw horizon keep what they had: their raw
+ * samples may be partly gone. */
 static int rollups_update(hm_store *st, int64_t series_id, int64_t start, int64_t end,
                           const chunk_points *p, hm_err *e)
 {
-    for (int t = STORE_1M; t < STORE_TIERS; t++) {
-        int64_t res = tier_res[t];
-        int64_t lo = start;
-        if (st->horizon > lo) lo = align_down(st->horizon + res - 1, res);
-        if (lo >= end) continue;
-        chunk_agg *fresh;
-        size_t nf = aggregate(p, res, lo, &fresh);
-        int64_t cstart = align_down(start, tier_chunk_span[t]);
-        sqlite3_stmt *q = stmt(st, Q_CHUNK_AT, e);
-        if (!q) {
-            free(fresh);
-            return -1;
-        }
-        sqlite3_bind_int64(q, 1, series_id);
-        sqlite3_bind_int(q, 2, t);
-        sqlite3_bind_int64(q, 3, cstart);
-        int rc = sqlite3_step(q);
-        int64_t rowid = 0;
-        chunk_agg *old = NULL;
-        size_t no = 0;
-        if (rc == SQLITE_ROW && sqlite3_column_int64(q, 1) == cstart) {
-            rowid = sqlite3_column_int64(q, 0);
-            hm_err de = {{0}};
-            if (chunk_decode_rollup(sqlite3_column_blob(q, 8), (size_t)sqlite3_column_bytes(q, 8),
-                                    &old, &no, &de) < 0) {
-                sqlite3_reset(q);
-                free(fresh);
-                return hm_err_set(e, "%s: chunk %lld: %s", st->path, (long long)rowid, de.msg);
-            }
-        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            sqlite3_reset(q);
-            free(fresh);
-            return db_fail(st, e, "cannot read rollups");
-        }
-        sqlite3_reset(q);
-        /* old points outside [lo, end), then the fresh ones, in time order */
-        chunk_agg *m = xmalloc((no + nf + 1) * sizeof *m);
-        size_t nm = 0, i = 0;
-        for (; i < no && old[i].ts_ms < lo; i++) m[nm++] = old[i];
-        for (size_t j = 0; j < nf; j++) m[nm++] = fresh[j];
-        for (; i < no; i++)
-            if (old[i].ts_ms >= end) m[nm++] = old[i];
-        free(old);
-        free(fresh);
-        int r;
-        if (nm == 0) {
-            r = 0;
-            if (rowid) {
-                if (!(q = stmt(st, Q_CHUNK_DEL, e))) r = -1;
-                else {
-                    sqlite3_bind_int64(q, 1, rowid);
-                    r = step_done(st, q, e, "cannot store rollups");
-                }
-            }
-        } else {
-            strbuf blob = {0};
-            chunk_encode_rollup(&blob, m, nm);
-            if (!(q = stmt(st, rowid ? Q_CHUNK_UPD : Q_CHUNK_INS, e))) {
-                r = -1;
-            } else if (rowid) {
-                sqlite3_bind_int64(q, 1, rowid);
-                sqlite3_bind_int(q, 2, 1);
-                sqlite3_bind_int64(q, 3, (int64_t)nm);
-                sqlite3_bind_int64(q, 4, m[0].ts_ms);
-                sqlite3_bind_int64(q, 5, m[nm - 1].ts_ms);
-                sqlite3_bind_blob(q, 7, blob.buf, (int)blob.len, SQLITE_STATIC);
-                r = step_done(st, q, e, "cannot store rollups");
-            } else {
-                sqlite3_bind_int64(q, 1, series_id);
-                sqlite3_bind_int(q, 2, t);
-                sqlite3_bind_int64(q, 3, cstart);
-                sqlite3_bind_int64(q, 4, cstart + tier_chunk_span[t]);
-                sqlite3_bind_int(q, 5, 1);
-                sqlite3_bind_int64(q, 6, (int64_t)nm);
-                sqlite3_bind_int64(q, 7, m[0].ts_ms);
-                sqlite3_bind_int64(q, 8, m[nm - 1].ts_ms);
-                sqlite3_bind_blob(q, 10, blob.buf, (int)blob.len, SQLITE_STATIC);
-                r = step_done(st, q, e, "cannot store rollups");
-            }
-            sb_free(&blob);
-        }
-        free(m);
-        if (r < 0) return -1;
-    }
-    return 0;
+    int64_t res = tier_res[STORE_1H];
+    int64_t lo = start;
+    if (st->horizon > lo) lo = align_down(st->horizon + res - 1, res);
+    if (lo >= end) return 0;
+    chunk_agg *fresh;
+    size_t nf = aggregate(p, res, lo, &fresh);
+    int64_t cstart = align_down(start, tier_chunk_span[STORE_1H]);
+    int r = rollup_write(st, series_id, STORE_1H, cstart, cstart + tier_chunk_span[STORE_1H], false,
+                         lo, end, fresh, nf, e);
+    free(fresh);
+    return r;
+}
+
+/* Keeps the minutes of raw samples that are about to be deleted, in the 1-minute tier: while a
+ * window's raw samples are there, its minutes are computed from them when asked (storing both
+ * would keep every minute twice); they are written when the samples leave. The chunk is the
+ * window's; a window deleted in parts (store_prune) merges into it. */
+static int rollups_keep_minutes(hm_store *st, int64_t series_id, int64_t start, int64_t end,
+                                const chunk_points *p, int64_t now_ms, hm_err *e)
+{
+    if (st->opt.retention_ms[STORE_1M] > 0 && end <= now_ms - st->opt.retention_ms[STORE_1M])
+        return 0; /* would be deleted at once */
+    if (p->n == 0) return 0;
+    chunk_agg *fresh;
+    size_t nf = aggregate(p, tier_res[STORE_1M], INT64_MIN, &fresh);
+    int r = nf ? rollup_write(st, series_id, STORE_1M, start, end, true, 0, 0, fresh, nf, e) : 0;
+    free(fresh);
+    return r;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1076,14 +1118,57 @@ static int series_id(hm_store *st, const char *name, const char *unit, int64_t *
     return 0;
 }
 
-static int cmp_sample_idx(const void *a, const void *b, void *ud)
+static int cmp_by_ts(const void *a, const void *b, void *ud)
 {
     const hm_sample *s = ud;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int c = strcmp(s[i].series, s[j].series);
-    if (c) return c;
     if (s[i].ts_ms != s[j].ts_ms) return s[i].ts_ms < s[j].ts_ms ? -1 : 1;
     return i < j ? -1 : i > j;
+}
+
+/* Groups the samples by series (hashing the names: no sort by name), each group in time order
+ * with equal times in arrival order. order[] gets the indexes group after group; returns the
+ * number of groups, *starts (allocated) their offsets in order[], with starts[ngroups] = n. */
+static size_t group_by_series(const hm_sample *s, size_t n, size_t *order, size_t **starts)
+{
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    size_t *slot = xmalloc(cap * sizeof *slot); /* group + 1, 0 = empty */
+    memset(slot, 0, cap * sizeof *slot);
+    size_t *group = xmalloc(n * sizeof *group), *first = xmalloc(n * sizeof *first);
+    size_t *count = xcalloc(n + 1, sizeof *count), ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = s[i].series;
+        size_t h = (size_t)fnv1a(name, strlen(name)) & (cap - 1);
+        for (;; h = (h + 1) & (cap - 1)) {
+            if (!slot[h]) {
+                first[ngroups] = i;
+                slot[h] = ++ngroups;
+                break;
+            }
+            if (strcmp(s[first[slot[h] - 1]].series, name) == 0) break;
+        }
+        group[i] = slot[h] - 1;
+        count[group[i]]++;
+    }
+    size_t *st = xmalloc((ngroups + 1) * sizeof *st), *fill = xmalloc((ngroups + 1) * sizeof *fill);
+    st[0] = 0;
+    for (size_t g = 0; g < ngroups; g++) st[g + 1] = st[g] + count[g];
+    memcpy(fill, st, (ngroups + 1) * sizeof *fill);
+    for (size_t i = 0; i < n; i++) order[fill[group[i]]++] = i;
+    for (size_t g = 0; g < ngroups; g++) {
+        bool sorted = true;
+        for (size_t k = st[g] + 1; k < st[g + 1] && sorted; k++)
+            sorted = s[order[k]].ts_ms >= s[order[k - 1]].ts_ms;
+        if (!sorted) qsort_r(order + st[g], st[g + 1] - st[g], sizeof *order, cmp_by_ts, (void *)s);
+    }
+    free(slot);
+    free(group);
+    free(first);
+    free(count);
+    free(fill);
+    *starts = st;
+    return ngroups;
 }
 
 static int begin_write(hm_store *st, hm_err *e)
@@ -1123,28 +1208,28 @@ int store_append(hm_store *st, const hm_sample *samples, size_t n, hm_err *e)
         if (samples[i].ts_ms < -STORE_TS_LIMIT || samples[i].ts_ms > STORE_TS_LIMIT)
             return hm_err_set(e, "%s: cannot store samples: time stamp %lld of '%s' is out of range",
                               st->path, (long long)samples[i].ts_ms, samples[i].series);
-    size_t *order = xmalloc(n * sizeof *order);
-    for (size_t i = 0; i < n; i++) order[i] = i;
-    qsort_r(order, n, sizeof *order, cmp_sample_idx, (void *)samples);
+    size_t *order = xmalloc(n * sizeof *order), *starts;
+    size_t ngroups = group_by_series(samples, n, order, &starts);
     if (begin_write(st, e) < 0) {
         free(order);
+        free(starts);
         return hm_err_prefix(e, "cannot store samples");
     }
     int64_t *ts = xmalloc(n * sizeof *ts);
     double *v = xmalloc(n * sizeof *v);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0;) {
-        const hm_sample *first = &samples[order[i]];
-        size_t j = i, m = 0;
-        for (; j < n && strcmp(samples[order[j]].series, first->series) == 0; j++) {
-            ts[m] = samples[order[j]].ts_ms;
-            v[m++] = samples[order[j]].value;
+    for (size_t g = 0; g < ngroups && rc == 0; g++) {
+        size_t m = 0;
+        for (size_t k = starts[g]; k < starts[g + 1]; k++) {
+            ts[m] = samples[order[k]].ts_ms;
+            v[m++] = samples[order[k]].value;
         }
         int64_t id = 0;
-        rc = series_id(st, first->series, samples[order[j - 1]].unit, &id, e);
+        rc = series_id(st, samples[order[starts[g]]].series, samples[order[starts[g + 1] - 1]].unit,
+                       &id, e);
         if (rc == 0) rc = append_points(st, id, ts, v, m, e);
-        i = j;
     }
+    free(starts);
     free(ts);
     free(v);
     free(order);
@@ -1279,30 +1364,33 @@ static double agg_value(const chunk_agg *a, enum store_agg agg)
 static int read_raw(hm_store *st, int64_t id, int64_t from, int64_t to, bool open_only,
                     chunk_points *out, hm_err *e)
 {
-    sqlite3_stmt *q = stmt(st, Q_RANGE, e);
+    sqlite3_stmt *q = stmt(st, open_only ? Q_RANGE_OPEN : Q_RANGE, e);
     if (!q) return -1;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int(q, 2, STORE_RAW);
-    sqlite3_bind_int64(q, 3, from > INT64_MIN + MAX_RAW_SPAN ? from - MAX_RAW_SPAN : INT64_MIN);
+    sqlite3_bind_int64(q, 3, open_only ? from : from > INT64_MIN + MAX_RAW_SPAN ? from - MAX_RAW_SPAN : INT64_MIN);
     sqlite3_bind_int64(q, 4, to);
     int rc;
-    chunk_points p = {0};
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (sqlite3_column_int64(q, 1) <= from) continue;
-        if (open_only && sqlite3_column_int(q, 2)) continue;
         int64_t ts_id = sqlite3_column_type(q, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 3);
-        p.n = 0;
-        if (decode_raw(st, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4), ts_id, &p,
+        size_t base = out->n;
+        if (decode_raw(st, sqlite3_column_blob(q, 4), (size_t)sqlite3_column_bytes(q, 4), ts_id, out,
                        e) < 0) {
             sqlite3_reset(q);
-            chunk_points_free(&p);
             return -1;
         }
-        for (size_t i = 0; i < p.n; i++)
-            if (p.ts[i] >= from && p.ts[i] < to) chunk_points_push(out, p.ts[i], p.v[i]);
+        /* keep [from, to) of what was decoded: the chunk is in time order */
+        size_t lo = base, hi = out->n;
+        while (lo < hi && out->ts[lo] < from) lo++;
+        while (hi > lo && out->ts[hi - 1] >= to) hi--;
+        if (lo > base) {
+            memmove(out->ts + base, out->ts + lo, (hi - lo) * sizeof *out->ts);
+            memmove(out->v + base, out->v + lo, (hi - lo) * sizeof *out->v);
+        }
+        out->n = base + (hi - lo);
     }
     sqlite3_reset(q);
-    chunk_points_free(&p);
     return rc == SQLITE_DONE ? 0 : db_fail(st, e, "cannot read samples");
 }
 
@@ -1381,8 +1469,11 @@ int store_range_agg(hm_store *st, const char *match, int64_t from_ms, int64_t to
             if ((rc = read_raw(st, id, from_ms, to_ms, false, &p, e)) < 0) break;
         } else {
             if ((rc = read_rollups(st, id, tier, from_ms, to_ms, &a, &na, &cap, e)) < 0) break;
-            /* open chunks have no rollups yet: aggregate their samples here */
-            if ((rc = read_raw(st, id, align_down(from_ms, tier_res[tier]), to_ms, true, &p, e)) < 0) break;
+            /* samples without rollups yet (the open chunks for hours, all raw samples for
+             * minutes): aggregated here */
+            if ((rc = read_raw(st, id, align_down(from_ms, tier_res[tier]), to_ms, tier == STORE_1H,
+                               &p, e)) < 0)
+                break;
             chunk_agg *fresh;
             size_t nf = aggregate(&p, tier_res[tier], INT64_MIN, &fresh);
             for (size_t i = 0; i < nf; i++) {
@@ -1394,7 +1485,9 @@ int store_range_agg(hm_store *st, const char *match, int64_t from_ms, int64_t to
                 a[na++] = fresh[i];
             }
             free(fresh);
-            qsort(a, na, sizeof *a, cmp_agg_ts);
+            bool sorted = true;
+            for (size_t i = 1; i < na && sorted; i++) sorted = a[i].ts_ms > a[i - 1].ts_ms;
+            if (!sorted) qsort(a, na, sizeof *a, cmp_agg_ts);
             p.n = 0;
         }
         /* one point per step */
@@ -1441,140 +1534,161 @@ static int raise_horizon(hm_store *st, int64_t before, hm_err *e)
     return meta_set(st, "raw_horizon", before, e);
 }
 
+/* Loads raw chunk `rowid` as decoded points. */
+static int load_points(hm_store *st, int64_t rowid, int64_t series_id, wchunk *w, hm_err *e)
+{
+    memset(w, 0, sizeof *w);
+    sqlite3_stmt *g = stmt(st, Q_CHUNK_GET, e);
+    if (!g) return -1;
+    sqlite3_bind_int64(g, 1, rowid);
+    int rc = sqlite3_step(g);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(g);
+        return rc == SQLITE_DONE ? 1 : db_fail(st, e, "cannot read chunks");
+    }
+    rc = wchunk_from_row(st, g, series_id, w, e);
+    sqlite3_reset(g);
+    if (rc == 0) rc = wchunk_decode_head(st, w, e);
+    return rc;
+}
+
+static int delete_chunk(hm_store *st, int64_t rowid, hm_err *e)
+{
+    sqlite3_stmt *d = stmt(st, Q_CHUNK_DEL, e);
+    if (!d) return -1;
+    sqlite3_bind_int64(d, 1, rowid);
+    return step_done(st, d, e, "cannot delete samples");
+}
+
+/* Rewrites a raw chunk with fewer points, keeping its state; its 1-hour rollups stay as they
+ * were (they cover the samples deleted too). */
+static int rewrite_points(hm_store *st, wchunk *w, hm_err *e)
+{
+    if (!w->sealed) {
+        w->dirty = true;
+        return wchunk_store(st, w, e);
+    }
+    strbuf blob = {0}, col = {0};
+    chunk_encode_sealed(&blob, &col, w->pts.ts, w->pts.v, w->pts.n);
+    int64_t ts_id = ts_intern(st, &col, w->pts.n, e);
+    sqlite3_stmt *u = ts_id < 0 ? NULL : stmt(st, Q_CHUNK_UPD, e);
+    int r = -1;
+    if (u) {
+        sqlite3_bind_int64(u, 1, w->rowid);
+        sqlite3_bind_int(u, 2, 1);
+        sqlite3_bind_int64(u, 3, (int64_t)w->pts.n);
+        sqlite3_bind_int64(u, 4, w->pts.ts[0]);
+        sqlite3_bind_int64(u, 5, w->pts.ts[w->pts.n - 1]);
+        sqlite3_bind_int64(u, 6, ts_id);
+        sqlite3_bind_blob(u, 7, blob.buf, (int)blob.len, SQLITE_STATIC);
+        r = step_done(st, u, e, "cannot delete samples");
+    }
+    sb_free(&blob);
+    sb_free(&col);
+    return r;
+}
+
+/* The raw chunks matching a query (id, series_id rows), as a list. */
+static int64_t (*chunk_list(hm_store *st, const char *sql, int64_t a, int64_t b, size_t *n,
+                             hm_err *e))[2]
+{
+    sqlite3_stmt *q;
+    *n = 0;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        db_fail(st, e, "cannot read chunks");
+        return NULL;
+    }
+    sqlite3_bind_int64(q, 1, a);
+    sqlite3_bind_int64(q, 2, b);
+    int64_t (*rows)[2] = xmalloc(sizeof *rows);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        rows = xrealloc(rows, (*n + 1) * sizeof *rows);
+        rows[*n][0] = sqlite3_column_int64(q, 0);
+        rows[*n][1] = sqlite3_column_int64(q, 1);
+        (*n)++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        free(rows);
+        db_fail(st, e, "cannot read chunks");
+        return NULL;
+    }
+    return rows;
+}
+
+/* Deletes the raw samples older than `before` (inside a write): the chunks that end by then
+ * and, with `trim`, the older part of the chunks straddling it. Their minutes go to the
+ * 1-minute tier first. Returns the number of samples deleted, or -1. */
+static int64_t drop_raw_before(hm_store *st, int64_t before, int64_t now_ms, bool trim, hm_err *e)
+{
+    int64_t deleted = 0;
+    size_t n;
+    int64_t (*rows)[2] = chunk_list(st, "SELECT id, series_id FROM chunks WHERE tier = 0 AND"
+                                        " end_ts <= ?1 AND ?2 = ?2", before, 0, &n, e);
+    if (!rows) return -1;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        wchunk w;
+        r = load_points(st, rows[i][0], rows[i][1], &w, e);
+        if (r == 0) {
+            deleted += (int64_t)w.pts.n;
+            r = rollups_keep_minutes(st, w.series_id, w.start, w.end, &w.pts, now_ms, e);
+            if (r == 0) r = delete_chunk(st, w.rowid, e);
+        }
+        if (r > 0) r = 0;
+        wchunk_free(&w);
+    }
+    free(rows);
+    if (r < 0) return -1;
+    if (trim) {
+        rows = chunk_list(st, "SELECT id, series_id FROM chunks WHERE tier = 0 AND end_ts > ?1"
+                              " AND end_ts <= ?2 AND start_ts < ?1", before,
+                          before > INT64_MAX - MAX_RAW_SPAN ? INT64_MAX : before + MAX_RAW_SPAN, &n, e);
+        if (!rows) return -1;
+        for (size_t i = 0; i < n && r == 0; i++) {
+            wchunk w;
+            r = load_points(st, rows[i][0], rows[i][1], &w, e);
+            if (r == 0) {
+                size_t k = 0;
+                while (k < w.pts.n && w.pts.ts[k] < before) k++;
+                chunk_points gone = {w.pts.ts, w.pts.v, k, k};
+                r = rollups_keep_minutes(st, w.series_id, w.start, w.end, &gone, now_ms, e);
+                deleted += (int64_t)k;
+                memmove(w.pts.ts, w.pts.ts + k, (w.pts.n - k) * sizeof *w.pts.ts);
+                memmove(w.pts.v, w.pts.v + k, (w.pts.n - k) * sizeof *w.pts.v);
+                w.pts.n -= k;
+                if (r == 0 && k) r = w.pts.n ? rewrite_points(st, &w, e) : delete_chunk(st, w.rowid, e);
+            }
+            if (r > 0) r = 0;
+            wchunk_free(&w);
+        }
+        free(rows);
+        if (r < 0) return -1;
+    }
+    if (raise_horizon(st, before, e) < 0) return -1;
+    return deleted;
+}
+
 int64_t store_prune(hm_store *st, int64_t before_ms, hm_err *e)
 {
     if (begin_write(st, e) < 0) return hm_err_prefix(e, "cannot prune samples");
-    int64_t deleted = 0;
-    sqlite3_stmt *q = NULL;
-    /* chunks wholly before the cut-off */
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(sum(n), 0) FROM chunks WHERE tier = 0 AND"
-                           " end_ts <= ?1", -1, &q, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(q, 1, before_ms);
-    if (sqlite3_step(q) != SQLITE_ROW) goto fail;
-    deleted = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
-    char *sql = sqlite3_mprintf("DELETE FROM chunks WHERE tier = 0 AND end_ts <= %lld", (long long)before_ms);
-    int r = exec(st, sql, e);
-    sqlite3_free(sql);
-    if (r < 0) goto out;
-    /* chunks straddling it are rewritten without the older samples */
-    if (sqlite3_prepare_v2(st->db, "SELECT id, series_id FROM chunks WHERE tier = 0 AND"
-                           " end_ts > ?1 AND end_ts <= ?2 AND start_ts < ?1", -1, &q, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(q, 1, before_ms);
-    sqlite3_bind_int64(q, 2, before_ms > INT64_MAX - MAX_RAW_SPAN ? INT64_MAX : before_ms + MAX_RAW_SPAN);
-    int64_t (*rows)[2] = NULL;
-    size_t nrows = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        rows = xrealloc(rows, (nrows + 1) * sizeof *rows);
-        rows[nrows][0] = sqlite3_column_int64(q, 0);
-        rows[nrows][1] = sqlite3_column_int64(q, 1);
-        nrows++;
+    int64_t deleted = drop_raw_before(st, before_ms, hm_now_ms(), true, e);
+    if (deleted < 0) {
+        rollback(st);
+        return hm_err_prefix(e, "cannot prune samples");
     }
-    sqlite3_finalize(q);
-    q = NULL;
-    for (size_t i = 0; i < nrows; i++) {
-        sqlite3_stmt *g = stmt(st, Q_CHUNK_GET, e);
-        if (!g) {
-            free(rows);
-            goto out;
-        }
-        sqlite3_bind_int64(g, 1, rows[i][0]);
-        if (sqlite3_step(g) != SQLITE_ROW) {
-            sqlite3_reset(g);
-            continue;
-        }
-        wchunk w;
-        memset(&w, 0, sizeof w);
-        r = wchunk_from_row(st, g, rows[i][1], &w, e);
-        sqlite3_reset(g);
-        if (r == 0) r = wchunk_decode_head(st, &w, e);
-        if (r == 0) {
-            size_t k = 0;
-            for (size_t j = 0; j < w.pts.n; j++)
-                if (w.pts.ts[j] >= before_ms) {
-                    w.pts.ts[k] = w.pts.ts[j];
-                    w.pts.v[k++] = w.pts.v[j];
-                }
-            deleted += (int64_t)(w.pts.n - k);
-            w.pts.n = k;
-            if (k == 0) {
-                sqlite3_stmt *d = stmt(st, Q_CHUNK_DEL, e);
-                if (!d) r = -1;
-                else {
-                    sqlite3_bind_int64(d, 1, w.rowid);
-                    r = step_done(st, d, e, "cannot prune samples");
-                }
-            } else {
-                /* the rollups keep the whole window: store the points without redoing them */
-                bool sealed = w.sealed;
-                w.sealed = false;
-                w.dirty = true;
-                if (sealed) {
-                    strbuf blob = {0}, col = {0};
-                    chunk_encode_sealed(&blob, &col, w.pts.ts, w.pts.v, k);
-                    int64_t ts_id = ts_intern(st, &col, k, e);
-                    sqlite3_stmt *u = ts_id < 0 ? NULL : stmt(st, Q_CHUNK_UPD, e);
-                    if (!u) r = -1;
-                    else {
-                        sqlite3_bind_int64(u, 1, w.rowid);
-                        sqlite3_bind_int(u, 2, 1);
-                        sqlite3_bind_int64(u, 3, (int64_t)k);
-                        sqlite3_bind_int64(u, 4, w.pts.ts[0]);
-                        sqlite3_bind_int64(u, 5, w.pts.ts[k - 1]);
-                        sqlite3_bind_int64(u, 6, ts_id);
-                        sqlite3_bind_blob(u, 7, blob.buf, (int)blob.len, SQLITE_STATIC);
-                        r = step_done(st, u, e, "cannot prune samples");
-                    }
-                    sb_free(&blob);
-                    sb_free(&col);
-                } else {
-                    r = wchunk_store(st, &w, e);
-                }
-            }
-        }
-        wchunk_free(&w);
-        if (r < 0) {
-            free(rows);
-            goto out;
-        }
-    }
-    free(rows);
-    if (raise_horizon(st, before_ms, e) < 0) goto out;
     if (commit_write(st, e) < 0) return -1;
     return deleted;
-fail:
-    db_fail(st, e, "cannot prune samples");
-out:
-    sqlite3_finalize(q);
-    rollback(st);
-    return -1;
 }
 
 static int maintain_locked(hm_store *st, int64_t now_ms, int64_t idle_ms, hm_err *e)
 {
     /* open chunks whose window ended at least idle_ms ago */
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, series_id FROM chunks WHERE sealed = 0 AND"
-                           " end_ts <= ?1", -1, &q, NULL) != SQLITE_OK)
-        return db_fail(st, e, "cannot read chunks");
-    sqlite3_bind_int64(q, 1, now_ms - idle_ms);
-    int64_t (*rows)[2] = NULL;
-    size_t n = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        rows = xrealloc(rows, (n + 1) * sizeof *rows);
-        rows[n][0] = sqlite3_column_int64(q, 0);
-        rows[n][1] = sqlite3_column_int64(q, 1);
-        n++;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        free(rows);
-        return db_fail(st, e, "cannot read chunks");
-    }
+    size_t n;
+    int64_t (*rows)[2] = chunk_list(st, "SELECT id, series_id FROM chunks WHERE sealed = 0 AND"
+                                        " end_ts <= ?1 AND ?2 = ?2", now_ms - idle_ms, 0, &n, e);
+    if (!rows) return -1;
     for (size_t i = 0; i < n; i++)
         if (seal_chunk(st, rows[i][1], rows[i][0], e) < 0) {
             free(rows);
@@ -1584,12 +1698,15 @@ static int maintain_locked(hm_store *st, int64_t now_ms, int64_t idle_ms, hm_err
     for (int t = 0; t < STORE_TIERS; t++) {
         if (st->opt.retention_ms[t] <= 0) continue;
         int64_t cut = now_ms - st->opt.retention_ms[t];
+        if (t == STORE_RAW) {
+            if (drop_raw_before(st, cut, now_ms, false, e) < 0) return -1;
+            continue;
+        }
         char *sql = sqlite3_mprintf("DELETE FROM chunks WHERE tier = %d AND end_ts <= %lld", t,
                                     (long long)cut);
         int r = exec(st, sql, e);
         sqlite3_free(sql);
         if (r < 0) return -1;
-        if (t == STORE_RAW && raise_horizon(st, cut, e) < 0) return -1;
     }
     return 0;
 }
