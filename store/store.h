@@ -6,10 +6,16 @@
  * window is `chunk_span` long (default 2 h) and aligned to multiples of it since the epoch.
  * The newest window of a series is an open "head" chunk that appends cheaply; a window is
  * sealed (re-encoded column by column, its time column shared with every series sampled at the
- * same instants) when a later window begins or when it has been idle for a span. Sealing
- * computes two rollup tiers, per minute and per hour (count, min, max, sum), kept in chunks of
- * one day and 30 days. Each tier has its own retention (raw 14 d, 1-minute 90 d, 1-hour 2 years
- * by default), applied to whole chunks. Every change is one SQLite transaction, so a process
+ * same instants) when a later window begins or when it has been idle for a span.
+ *
+ * Two rollup tiers hold aggregates (count, min, max, sum) per hour and per minute. The hours of
+ * a window are computed when it seals (and again if a late sample changes it), in chunks of a
+ * week. The minutes of a window are written when its raw samples are deleted (retention,
+ * store_prune), in one chunk per window: while the raw samples are kept, minutes are computed
+ * from them on request, with the same result, so no minute is stored twice. Each tier has its
+ * own retention (raw 14 d, 1-minute 90 d, 1-hour 2 years by default), applied to whole chunks.
+ *
+ * Every change is one SQLite transaction, so a process
  * killed at any point leaves a database that opens, passes PRAGMA integrity_check and holds
  * every sample whose store_append returned 0.
  *
@@ -101,23 +107,26 @@ int store_agg_parse(const char *s, enum store_agg *out);
 /* As store_range with step_ms > 0: one point per step that holds samples, at the step's start
  * (a multiple of step_ms since the epoch), with the chosen aggregate. The tier read is the
  * coarsest whose resolution divides step_ms (1 h, then 1 min, else raw), so a 30-day query
- * at a 1 h step reads 720 points per series; the open chunks not yet rolled up are aggregated
- * from raw samples on the fly. A rollup point is counted in the step its period starts in, and
- * is included when that start lies in [from_ms, to_ms). step_ms <= 0 behaves as store_range. */
+ * at a 1 h step reads 720 points per series; what a tier does not hold yet (the open chunks for
+ * hours, the raw samples still kept for minutes) is aggregated from raw samples on the fly. A
+ * rollup point is counted in the step its period starts in, and is included when that start
+ * lies in [from_ms, to_ms). step_ms <= 0 behaves as store_range. */
 int store_range_agg(hm_store *st, const char *match, int64_t from_ms, int64_t to_ms,
                     int64_t step_ms, enum store_agg agg, store_point_cb cb, void *ud, hm_err *e);
 
 /* Lists the series names matching `match` (as store_range) with their units. */
 int store_series(hm_store *st, const char *match, strvec *names, strvec *units, hm_err *e);
 
-/* Deletes raw samples older than before_ms (exactly: a chunk straddling it is rewritten);
- * rollups are left to their own retention. Later appends older than before_ms are not stored.
- * Returns the number of samples deleted or -1. */
+/* Deletes raw samples older than before_ms (exactly: a chunk straddling it is rewritten),
+ * keeping their minutes in the 1-minute tier; the rollups are left to their own retention.
+ * Later appends older than before_ms are not stored. Returns the number of samples deleted or
+ * -1. */
 int64_t store_prune(hm_store *st, int64_t before_ms, hm_err *e);
 
 /* Housekeeping after a collection cycle: seals the open chunks idle for a chunk span (so
- * series that stopped get their rollups) and deletes every chunk whose window ended before
- * its tier's retention cut-off (now_ms - retention). Returns 0 or -1. */
+ * series that stopped get their hours) and deletes every chunk whose window ended before its
+ * tier's retention cut-off (now_ms - retention), raw chunks after writing their minutes.
+ * Returns 0 or -1. */
 int store_maintain(hm_store *st, int64_t now_ms, hm_err *e);
 
 typedef struct store_tier_stats {
