@@ -50,7 +50,9 @@ typedef struct chunk_points {
     size_t n, cap;
 } chunk_points;
 
+/* Appends one point (growing the arrays). */
 void chunk_points_push(chunk_points *p, int64_t ts, double v);
+/* Frees the arrays and zeroes p. */
 void chunk_points_free(chunk_points *p);
 
 /* One aggregate of a rollup tier: the period starting at ts_ms; count, min, max and sum of
@@ -83,6 +85,7 @@ int chunk_head_load(chunk_head *h, const void *blob, size_t len, hm_err *e);
 void chunk_head_append(chunk_head *h, int64_t ts_ms, double value);
 /* The blob of the head as it stands, into out (replacing its content). */
 void chunk_head_blob(const chunk_head *h, strbuf *out);
+/* Frees the stream and zeroes h (ready for reuse). */
 void chunk_head_free(chunk_head *h);
 
 /* Encodes a closed chunk of n points (any order the caller chose; the store passes them

@@ -69,6 +69,7 @@ typedef struct hm_sink hm_sink;
  * bucket, an unknown precision, an unreadable token_file, a [sink] section other than
  * "influxdb"). */
 int sink_open(const hm_config *cfg, hm_store *st, hm_sink **out, hm_err *e);
+/* Frees the sink (NULL is fine), wiping its token and password from memory first. */
 void sink_close(hm_sink *s);
 
 /* Encodes samples as line protocol and queues them as gzip batches of at most batch_size

@@ -40,13 +40,18 @@ typedef struct hm_store hm_store;
 enum { HM_STORE_READONLY = 1 };
 
 /* Opens (creating it and its directory when missing, mode 0700/0600) the database at path and
- * applies pending migrations. Errors: cannot create the directory, not a database, locked
- * beyond the busy timeout, read-only file system, disk full; each message names the path. */
+ * applies pending migrations; samples in the one-row-per-sample format of earlier versions are
+ * moved into chunks, series by series (an interrupted move resumes), also when opening with
+ * HM_STORE_READONLY (through a writable handle, once). Errors: cannot create the directory, not
+ * a database, locked beyond the busy timeout, read-only file system, disk full, an old store
+ * that cannot be converted; each message names the path. */
 int store_open(const char *path, int flags, hm_store **out, hm_err *e);
 /* Opens <data_dir>/hmctl.db for the configuration, with the options of its [store] section
  * (store_options_from_config). Errors: those of store_open and of the options. */
 int store_open_config(const hm_config *cfg, int flags, hm_store **out, hm_err *e);
+/* Closes the database (NULL is fine). */
 void store_close(hm_store *st);
+/* The path the store was opened with. */
 const char *store_path(const hm_store *st);
 
 /* The tiers: raw samples, and per-minute and per-hour rollups. */
