@@ -1465,50 +1465,37 @@ int store_range_agg(hm_store *st, const char *match, int64_t from_ms, int64_t to
                 stop = cb(names.v[s], units.v[s], p.ts[i], p.v[i], ud) != 0;
             continue;
         }
-        if (tier == STORE_RAW) {
-            if ((rc = read_raw(st, id, from_ms, to_ms, false, &p, e)) < 0) break;
-        } else {
-            if ((rc = read_rollups(st, id, tier, from_ms, to_ms, &a, &na, &cap, e)) < 0) break;
-            /* samples without rollups yet (the open chunks for hours, all raw samples for
-             * minutes): aggregated here */
-            if ((rc = read_raw(st, id, align_down(from_ms, tier_res[tier]), to_ms, tier == STORE_1H,
-                               &p, e)) < 0)
-                break;
-            chunk_agg *fresh;
-            size_t nf = aggregate(&p, tier_res[tier], INT64_MIN, &fresh);
-            for (size_t i = 0; i < nf; i++) {
-                if (fresh[i].ts_ms < from_ms || fresh[i].ts_ms >= to_ms) continue;
-                if (na == cap) {
-                    cap = cap ? cap * 2 : 256;
-                    a = xrealloc(a, cap * sizeof *a);
-                }
-                a[na++] = fresh[i];
-            }
-            free(fresh);
-            bool sorted = true;
-            for (size_t i = 1; i < na && sorted; i++) sorted = a[i].ts_ms > a[i - 1].ts_ms;
-            if (!sorted) qsort(a, na, sizeof *a, cmp_agg_ts);
-            p.n = 0;
-        }
-        /* one point per step */
+        if (tier != STORE_RAW &&
+            (rc = read_rollups(st, id, tier, from_ms, to_ms, &a, &na, &cap, e)) < 0)
+            break;
+        /* raw samples: all of them for a raw step; those without rollups yet otherwise (the
+         * open chunks for hours, every raw sample still kept for minutes) */
+        if ((rc = read_raw(st, id, from_ms, to_ms, tier == STORE_1H, &p, e)) < 0) break;
+        bool sorted = true;
+        for (size_t i = 1; i < na && sorted; i++) sorted = a[i].ts_ms > a[i - 1].ts_ms;
+        if (!sorted) qsort(a, na, sizeof *a, cmp_agg_ts);
+        /* one point per step: aggregates and samples merged in time order */
         chunk_agg cur = {0};
+        int64_t bend = INT64_MIN;
         bool open = false;
-        size_t total = tier == STORE_RAW ? p.n : na;
-        for (size_t i = 0; i <= total && !stop; i++) {
-            int64_t ts = i < total ? (tier == STORE_RAW ? p.ts[i] : a[i].ts_ms) : 0;
-            int64_t b = i < total ? align_down(ts, step_ms) : 0;
-            if (open && (i == total || b != cur.ts_ms)) {
-                if (cur.count) stop = cb(names.v[s], units.v[s], cur.ts_ms, agg_value(&cur, agg), ud) != 0;
-                open = false;
-            }
-            if (i == total || stop) break;
-            if (!open) {
+        size_t i = 0, j = 0;
+        while ((i < na || j < p.n) && !stop) {
+            bool take_agg = j == p.n || (i < na && a[i].ts_ms <= p.ts[j]);
+            int64_t ts = take_agg ? a[i].ts_ms : p.ts[j];
+            if (!open || ts >= bend) {
+                if (open && cur.count)
+                    stop = cb(names.v[s], units.v[s], cur.ts_ms, agg_value(&cur, agg), ud) != 0;
+                int64_t b = align_down(ts, step_ms);
                 cur = (chunk_agg){b, 0, 0, 0, 0};
+                bend = b > INT64_MAX - step_ms ? INT64_MAX : b + step_ms;
                 open = true;
+                if (stop) break;
             }
-            if (tier == STORE_RAW) agg_add(&cur, p.v[i]);
-            else agg_merge(&cur, &a[i]);
+            if (take_agg) agg_merge(&cur, &a[i++]);
+            else agg_add(&cur, p.v[j++]);
         }
+        if (open && cur.count && !stop)
+            stop = cb(names.v[s], units.v[s], cur.ts_ms, agg_value(&cur, agg), ud) != 0;
     }
     chunk_points_free(&p);
     free(a);

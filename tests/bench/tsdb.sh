@@ -51,6 +51,7 @@ h_bytes=$(bytes "$W/hmctl.db")
 h_raw=$(field raw_bytes "$W/hmctl.out")
 h_roll=$(field rollup_bytes "$W/hmctl.out")
 h_rate=$(field rate "$W/hmctl.out")
+h_cpurate=$(field cpu_rate "$W/hmctl.out")
 h_crate=$(field cycles_rate "$W/hmctl.out")
 
 # --- InfluxDB 1.x ------------------------------------------------------------------------
@@ -163,13 +164,13 @@ fi
 echo "  target: fewer bytes per sample than both"
 echo
 echo "  ingest, samples per second:"
-echo "    hmctl store_append, 1-hour batches of every series   $h_rate   (target >= 1000000 on one core)"
+echo "    hmctl store_append, 1-hour batches of every series   $h_rate per wall-clock second, $h_cpurate per CPU second (target >= 1000000 on one core)"
 echo "    hmctl store_append, one cycle (all series) per call   $h_crate   (as 'hmctl check' appends)"
 [ -n "$i_rate" ] && echo "    InfluxDB HTTP /write, 10000 lines per gzip request    $i_rate"
 [ -n "$p_rate" ] && echo "    promtool create-blocks-from openmetrics                $p_rate"
 echo
-echo "  24-hour range query over all $SERIES series (best of 5):"
-awk '{ printf "    hmctl %-8s %8s ms  (%s points)\n", $1, $2, $4 }' "$W/query.out" |
+echo "  24-hour range query over all $SERIES series (best of 5, wall clock and CPU time):"
+awk '{ printf "    hmctl %-8s %8s ms, %s ms CPU  (%s points)\n", $1, $2, $6, $4 }' "$W/query.out" |
 	sed 's/raw_ms/raw/; s/step5m_ms/5m step/; s/step1h_ms/1h step/'
 echo "    target: under 100 ms"
 [ -n "$i_query" ] && echo "    InfluxDB mean per 5 minutes, GROUP BY time(5m), *   $i_query ms (HTTP, JSON)"
