@@ -464,6 +464,8 @@ static int convert_v1(hm_store *st, hm_err *e)
     if (!have) return 0;
     for (;;) {
         if (exec(st, "BEGIN IMMEDIATE", e) < 0) return -1;
+        if (table_exists(st, "samples_v1") == 0) /* another process finished the move */
+            return exec(st, "COMMIT", e);
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(st->db, "SELECT series_id FROM samples_v1 LIMIT 1", -1, &q, NULL) !=
             SQLITE_OK) {
