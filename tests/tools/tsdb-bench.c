@@ -98,6 +98,18 @@ static void gen_init(gen *g, int nseries)
     g->v = xcalloc((size_t)nseries, sizeof(double));
 }
 
+static void gen_free(gen *g)
+{
+    for (int i = 0; i < g->nseries; i++) free(g->names[i]);
+    free(g->names);
+    free(g->mem_used);
+    free(g->disk_used);
+    free(g->load);
+    free(g->cpu_busy);
+    free(g->queue);
+    free(g->v);
+}
+
 /* Advances to the next cycle and fills g->ts, g->v. */
 static void gen_next(gen *g)
 {
@@ -212,6 +224,7 @@ static int cmd_ingest(const char *path, double days, int nseries, double probe_h
     free(rm);
     free(scratch);
 
+    gen_free(&g);
     gen_init(&g, nseries);
     st = open_fresh(path);
     double gen_s = 0, start = now_s(), cpu0 = cpu_s(), gen_cpu = 0;
@@ -245,6 +258,7 @@ static int cmd_ingest(const char *path, double days, int nseries, double probe_h
            s.tier[STORE_1M].bytes + s.tier[STORE_1H].bytes);
     store_close(st);
     free(b);
+    gen_free(&g);
     return 0;
 }
 
@@ -341,6 +355,7 @@ static int cmd_lines(double days, int nseries, const char *file, bool openmetric
         free(vals);
         free(ts);
     }
+    gen_free(&g);
     return fclose(f) == 0 ? 0 : 1;
 }
 
@@ -383,6 +398,7 @@ static int cmd_influx(const char *url, const char *db, double days, int nseries)
         }
     }
     printf("seconds %.3f\n", now_s() - t0);
+    gen_free(&g);
     hm_http_free(h);
     free(write);
     sb_free(&lines);
