@@ -6,7 +6,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb libarchive
+PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb libarchive zlib
 SIM_PKGS = libmicrohttpd jansson openssl
 TEST_PKGS = cmocka
 
@@ -36,6 +36,9 @@ SIM_SRCS  = $(wildcard sim/*.c)
 SIM_OBJS  = $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Small programs the shell tests and benchmarks drive (tests/tools/NAME.c -> $(BUILD)/tools/NAME).
+TOOL_SRCS = $(wildcard tests/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 HMCTL  = $(BUILD)/hmctl
 HMSIM  = $(BUILD)/hmsim
@@ -88,19 +91,24 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBHM)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBHM) $(TEST_LIBS) $(LIBS)
 
+$(BUILD)/tools/%: tests/tools/%.c $(LIBHM)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHM) $(LIBS)
+
 deps:
 	@sh tests/lab/deps.sh
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-bats: all
+bats: all $(TOOL_BINS)
 	@BUILD=$(BUILD) sh tests/run-bats.sh
 
 # `make test`: install what is missing, build, run the unit tests, then the CLI tests against
 # the lab of real servers (tests/lab).
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
 	@$(MAKE) --no-print-directory unit bats
 
 check-asan: deps
@@ -110,7 +118,7 @@ check-asan: deps
 demo: deps all
 	@BUILD=$(BUILD) sh tests/lab/demo.sh
 
-bench: deps all
+bench: deps all $(TOOL_BINS)
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 lint-man:

@@ -10,8 +10,10 @@
 #include "store/store.h"
 
 /* Runs every collector once. When st is non-NULL, the collectors' memory is loaded from and
- * saved to it, and, when `record` is true, the samples are appended and samples older than
- * [hmctl] retention pruned. A store failure does not lose the result: it is reported in *e,
+ * saved to it, and, when `record` is true, the samples are appended and the store maintained
+ * (store_maintain: idle chunks sealed, retention per tier applied), then queued for the
+ * [sink "influxdb"] and sent as far as its timeout allows. With a sink configured, the
+ * component "sink influxdb" is added to out (store/sink.h). A store failure does not lose the result: it is reported in *e,
  * the result is complete, and the return value is -1 (0 on success). */
 int hm_cycle_run(const hm_config *cfg, hm_store *st, bool record, hm_result *out, hm_err *e);
 

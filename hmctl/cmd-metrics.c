@@ -8,8 +8,12 @@
 #include "lib/output.h"
 #include "store/store.h"
 
+enum { OPT_AGG = 256 };
+
 static const struct hm_opt opts[] = {
     {"since", 's', "DURATION", "how far back (default 1h; e.g. 30m, 24h, 7d)", NULL},
+    {"step", 'S', "DURATION", "one point per step (e.g. 5m, 1h), from the rollups where they fit", NULL},
+    {"aggregate", OPT_AGG, "avg|min|max|sum|count", "what a step's point is (default avg)", NULL},
     {"json", 'j', NULL, "print JSON", NULL},
     {0},
 };
@@ -48,20 +52,29 @@ static int on_point(const char *series, const char *unit, int64_t ts, double val
 static int run(hm_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
-    const char *since = "1h";
+    const char *since = "1h", *step_arg = NULL, *agg_arg = "avg";
     hm_optparse op;
     hm_opt_init(&op, ctx, argc, argv);
     for (int c; (c = hm_opt_next(&op)) != -1;) {
         switch (c) {
         case 's': since = op.arg; break;
+        case 'S': step_arg = op.arg; break;
+        case OPT_AGG: agg_arg = op.arg; break;
         case 'j': json = true; break;
         default: return op.status;
         }
     }
     if (op.argc > 1) return hm_usage_error(ctx, "unexpected argument '%s'", op.argv[1]);
-    int64_t span;
+    int64_t span, step = 0;
+    enum store_agg agg;
     if (hm_parse_duration(since, &span) < 0)
         return hm_usage_error(ctx, "invalid duration '%s' for --since (e.g. 30m, 24h, 7d)", since);
+    if (step_arg && (hm_parse_duration(step_arg, &step) < 0 || step <= 0))
+        return hm_usage_error(ctx, "invalid duration '%s' for --step (e.g. 1m, 5m, 1h)", step_arg);
+    if (store_agg_parse(agg_arg, &agg) < 0)
+        return hm_usage_error(ctx, "invalid aggregate '%s' (avg, min, max, sum or count)", agg_arg);
+    if (op.argc == 0 && step_arg)
+        return hm_usage_error(ctx, "--step needs a NAME");
     hm_config *cfg = hm_ctx_config(ctx);
     if (!cfg) return 1;
     hm_store *st;
@@ -106,7 +119,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
     } else {
         static const char *const hdr[] = {"SERIES", "TIME", ">VALUE", "UNIT"};
         struct collect c = {json ? json_object() : NULL, json ? NULL : table_new(4, hdr), NULL};
-        if (store_range(st, op.argv[0], now - span, now + 1, 0, on_point, &c, &e) < 0) {
+        if (store_range_agg(st, op.argv[0], now - span, now + 1, step, agg, on_point, &c, &e) < 0) {
             rc = hm_error("%s", e.msg);
         } else if (c.root) {
             hm_json_print(stdout, c.root);
@@ -126,10 +139,11 @@ static int run(hm_ctx *ctx, int argc, char **argv)
 const struct hm_cmd cmd_metrics = {
     .name = "metrics",
     .summary = "read back stored series",
-    .usage = "[--since DURATION] [--json] [NAME]",
+    .usage = "[--since DURATION] [--step DURATION [--aggregate AGG]] [--json] [NAME]",
     .description = "Without NAME, lists every stored series with its latest value. NAME is a series\n"
                    "(host.cpu.percent, rabbitmq.queue.messages{queue=\"hm.tasks\"}), a metric name\n"
-                   "matching all its label sets, or a prefix ending in '*'.",
+                   "matching all its label sets, or a prefix ending in '*'. With --step, one point\n"
+                   "per step: whole hours read the 1-hour rollups, whole minutes the 1-minute ones.",
     .opts = opts,
     .run = run,
 };

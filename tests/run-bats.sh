@@ -14,7 +14,8 @@ LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hmctl-lab.XXXXXX")
 export LAB_DIR
 HMCTL=$BUILD/hmctl
 HMSIM=$BUILD/hmsim
-export HMCTL HMSIM
+HMTOOLS=$BUILD/tools # tests/tools programs
+export HMCTL HMSIM HMTOOLS
 
 # Always stop the lab, also on Ctrl-C; the directory goes only once nothing is mounted below it.
 # shellcheck disable=SC2317 # called from the EXIT trap

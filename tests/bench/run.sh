@@ -51,3 +51,6 @@ echo
 BUILD=$BUILD sh tests/bench/alerts.sh
 echo "== 50 SSH hosts: hmctl's steady-state poll vs parallel-ssh, the same commands"
 BUILD=$BUILD bash tests/bench/remote.sh
+
+# The time-series store next to InfluxDB and Prometheus (its own servers, not the lab's).
+bash tests/bench/tsdb.sh "$dir" || echo "tsdb bench failed" >&2
