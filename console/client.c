@@ -254,7 +254,20 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
     return rc;
 }
 
-int console_list_jobs(console *c, const console_job_query *q, console_jobs *out, hm_err *e)
+static bool idset_has(const idset *set, const char *id)
+{
+    if (!set->cap) return false;
+    size_t k = fnv(id) & (set->cap - 1);
+    for (; set->slot[k]; k = (k + 1) & (set->cap - 1))
+        if (strcmp(set->slot[k], id) == 0) return true;
+    return false;
+}
+
+/* The paging loop of GET /jobs under console_list_jobs and console_walk_jobs. fn may take a
+ * job's fields (zeroing the struct); what it leaves is freed after it returns. Only the
+ * previous page's ids are kept for the repeat check, so memory stays at two pages. */
+static int jobs_pages(console *c, const console_job_query *q,
+                      int (*fn)(console_job *j, void *ud), void *ud, hm_err *e)
 {
     strbuf filt = {0};
     add_param(&filt, "status", q && q->status ? q->status : "all");
@@ -265,7 +278,7 @@ int console_list_jobs(console *c, const console_job_query *q, console_jobs *out,
     }
     int64_t since = q ? q->since_ms : 0;
     int rc = 0;
-    idset ids = {0};
+    idset prev = {0}, cur = {0};
     for (long page = 1;; page++) {
         char *url = xasprintf("%s/jobs?page=%ld&page_size=%d%s", c->conf.url, page,
                               c->conf.page_size, sb_str(&filt));
@@ -283,31 +296,75 @@ int console_list_jobs(console *c, const console_job_query *q, console_jobs *out,
             console_jobs_free(&pg);
             break;
         }
-        bool all_old = pg.n > 0;
+        bool all_old = pg.n > 0, stop = false;
         for (size_t i = 0; i < pg.n; i++) {
             console_job *j = &pg.v[i];
-            int64_t t = j->start_ms;
-            bool keep = !since || t >= since || !t || (j->end_ms && j->end_ms >= since);
-            if (t >= since || !t) all_old = false;
-            if (keep && j->task_id && !idset_add(&ids, j->task_id)) keep = false;
-            if (!keep) {
-                console_job_clear(j);
-                continue;
-            }
-            if (out->n == out->cap) {
-                out->cap = out->cap ? out->cap * 2 : 256;
-                out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-            }
-            out->v[out->n++] = *j;
+            if (!since || j->start_ms >= since || !j->start_ms) all_old = false;
+            bool again = j->task_id && idset_has(&prev, j->task_id);
+            if (j->task_id) idset_add(&cur, j->task_id);
+            if (!again && !stop && fn(j, ud)) stop = true;
+            console_job_clear(j);
         }
         size_t got = pg.n;
         free(pg.v);
-        if (total < 0 || got == 0 || page * (long)c->conf.page_size >= total) break;
+        idset_free(&prev);
+        prev = cur;
+        memset(&cur, 0, sizeof cur);
+        if (stop || total < 0 || got == 0 || page * (long)c->conf.page_size >= total) break;
         if (since && all_old) break;
     }
-    idset_free(&ids);
+    idset_free(&prev);
     sb_free(&filt);
     return rc;
+}
+
+struct list_ctx {
+    console_jobs *out;
+    int64_t since;
+    idset ids;
+};
+
+static int list_one(console_job *j, void *ud)
+{
+    struct list_ctx *lc = ud;
+    int64_t t = j->start_ms;
+    bool keep = !lc->since || t >= lc->since || !t || (j->end_ms && j->end_ms >= lc->since);
+    if (keep && j->task_id && !idset_add(&lc->ids, j->task_id)) keep = false;
+    if (!keep) return 0;
+    console_jobs *out = lc->out;
+    if (out->n == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 256;
+        out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+    }
+    out->v[out->n++] = *j;
+    memset(j, 0, sizeof *j);
+    return 0;
+}
+
+int console_list_jobs(console *c, const console_job_query *q, console_jobs *out, hm_err *e)
+{
+    struct list_ctx lc = {out, q ? q->since_ms : 0, {0}};
+    int rc = jobs_pages(c, q, list_one, &lc, e);
+    idset_free(&lc.ids);
+    return rc;
+}
+
+struct walk_ctx {
+    console_job_fn fn;
+    void *ud;
+};
+
+static int walk_one(console_job *j, void *ud)
+{
+    struct walk_ctx *wc = ud;
+    return wc->fn(j, wc->ud);
+}
+
+int console_walk_jobs(console *c, const console_job_query *q, console_job_fn fn, void *ud,
+                      hm_err *e)
+{
+    struct walk_ctx wc = {fn, ud};
+    return jobs_pages(c, q, walk_one, &wc, e);
 }
 
 int console_list_targets(console *c, console_targets *out, hm_err *e)
