@@ -93,9 +93,9 @@ typedef struct console_host {
 /* One job of the task history. */
 typedef struct console_job {
     char *task_id, *job_type, *job_status, *host, *source_id, *description, *detail;
-    char *mode; /* sync_mode ("incremental" or "full") when the console sends it, else NULL */
     enum console_kind kind;
     int64_t start_ms, end_ms, updated_ms; /* 0 when null */
+    char *mode; /* sync_mode ("incremental" or "full") when the console sends it, else NULL */
 } console_job;
 
 typedef struct console_pool {
