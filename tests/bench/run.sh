@@ -41,3 +41,6 @@ jq -r --arg hr "$h_rss" --arg pr "$p_rss" '
 	"  shell pipeline   mean \($p | floor) ms (median \($r[1].median * 1000 | floor) ms)  peak RSS \($pr | tonumber / 1024 * 10 | floor / 10) MB (largest single process)",
 	"  ratio hmctl/pipeline wall time: \($h / $p * 100 | floor / 100)  (target <= 0.5)",
 	"  hmctl peak RSS target < 20 MB: \(if ($hr | tonumber) < 20480 then "met" else "NOT met" end)"' "$dir/status.json"
+
+# the reports bench needs no lab, only hmsim
+sh tests/bench/reports.sh
