@@ -6,7 +6,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb libarchive zlib
+PKGS     = ncursesw libcurl jansson libssh2 sqlite3 openssl inih libmariadb libarchive zlib xlsxwriter
 SIM_PKGS = libmicrohttpd jansson openssl
 TEST_PKGS = cmocka
 

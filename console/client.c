@@ -1,6 +1,7 @@
 /* The HTTP side of the console client: token, 401 retry, paging on one keep-alive handle. */
 #include "console/console.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,7 +344,65 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
     return rc;
 }
 
-int console_list_jobs(console *c, const console_job_query *q, console_jobs *out, hm_err *e)
+static bool idset_has(const idset *set, const char *id)
+{
+    if (!set->cap) return false;
+    size_t k = fnv(id) & (set->cap - 1);
+    for (; set->slot[k]; k = (k + 1) & (set->cap - 1))
+        if (strcmp(set->slot[k], id) == 0) return true;
+    return false;
+}
+
+/* One page of GET /jobs, read and parsed; run on a helper thread while the caller works
+ * through the previous page. */
+struct job_page {
+    console *c;
+    char *url;
+    console_jobs pg;
+    long total;
+    int rc;
+    hm_err e;
+};
+
+static void *job_page_fetch(void *arg)
+{
+    struct job_page *jp = arg;
+    hm_http_resp resp = {0};
+    jp->total = -1;
+    jp->rc = 0;
+    if (get(jp->c, jp->url, &resp, &jp->e) < 0) {
+        jp->rc = -1;
+    } else if (console_parse_jobs(sb_str(&resp.body), &jp->c->conf, &jp->pg, &jp->total,
+                                  &jp->e) < 0) {
+        hm_err_prefix(&jp->e, "malformed answer from %s", jp->url);
+        jp->rc = -1;
+    }
+    hm_http_resp_free(&resp);
+    return NULL;
+}
+
+static void job_page_start(struct job_page *jp, console *c, const char *filt, long page)
+{
+    memset(jp, 0, sizeof *jp);
+    jp->c = c;
+    jp->url = xasprintf("%s/jobs?page=%ld&page_size=%d%s", c->conf.url, page, c->conf.page_size,
+                        filt);
+}
+
+static void job_page_free(struct job_page *jp)
+{
+    console_jobs_free(&jp->pg);
+    free(jp->url);
+    jp->url = NULL;
+}
+
+/* The paging loop of GET /jobs under console_list_jobs and console_walk_jobs. The next page is
+ * read on a helper thread while fn works through the current one, so the console's time and
+ * the caller's overlap; the client is used by one thread at a time all the same. fn may take a
+ * job's fields (zeroing the struct); what it leaves is freed after it returns. Only the previous
+ * page's ids are kept for the repeat check, so memory stays at about two pages. */
+static int jobs_pages(console *c, const console_job_query *q,
+                      int (*fn)(console_job *j, void *ud), void *ud, hm_err *e)
 {
     strbuf filt = {0};
     add_param(&filt, "status", q && q->status ? q->status : "all");
@@ -354,49 +413,109 @@ int console_list_jobs(console *c, const console_job_query *q, console_jobs *out,
     }
     int64_t since = q ? q->since_ms : 0;
     int rc = 0;
-    idset ids = {0};
+    idset prev = {0}, cur = {0};
+    struct job_page pages[2], *now = &pages[0], *next = &pages[1];
+    job_page_start(now, c, sb_str(&filt), 1);
+    job_page_fetch(now);
     for (long page = 1;; page++) {
-        char *url = xasprintf("%s/jobs?page=%ld&page_size=%d%s", c->conf.url, page,
-                              c->conf.page_size, sb_str(&filt));
-        hm_http_resp resp = {0};
-        long total = -1;
-        console_jobs pg = {0};
-        if (get(c, url, &resp, e) < 0) rc = -1;
-        else if (console_parse_jobs(sb_str(&resp.body), &c->conf, &pg, &total, e) < 0) {
-            hm_err_prefix(e, "malformed answer from %s", url);
+        if (now->rc < 0) {
+            if (e) *e = now->e;
             rc = -1;
-        }
-        hm_http_resp_free(&resp);
-        free(url);
-        if (rc < 0) {
-            console_jobs_free(&pg);
+            job_page_free(now);
             break;
         }
-        bool all_old = pg.n > 0;
-        for (size_t i = 0; i < pg.n; i++) {
-            console_job *j = &pg.v[i];
-            int64_t t = j->start_ms;
-            bool keep = !since || t >= since || !t || (j->end_ms && j->end_ms >= since);
-            if (t >= since || !t) all_old = false;
-            if (keep && j->task_id && !idset_add(&ids, j->task_id)) keep = false;
-            if (!keep) {
-                console_job_clear(j);
-                continue;
-            }
-            if (out->n == out->cap) {
-                out->cap = out->cap ? out->cap * 2 : 256;
-                out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-            }
-            out->v[out->n++] = *j;
+        bool all_old = now->pg.n > 0;
+        for (size_t i = 0; i < now->pg.n; i++) {
+            int64_t t = now->pg.v[i].start_ms;
+            if (!since || t >= since || !t) all_old = false;
         }
-        size_t got = pg.n;
-        free(pg.v);
-        if (total < 0 || got == 0 || page * (long)c->conf.page_size >= total) break;
-        if (since && all_old) break;
+        size_t got = now->pg.n;
+        bool more = !(now->total < 0 || got == 0 ||
+                      page * (long)c->conf.page_size >= now->total) && !(since && all_old);
+        pthread_t th;
+        bool threaded = false;
+        if (more) {
+            job_page_start(next, c, sb_str(&filt), page + 1);
+            threaded = pthread_create(&th, NULL, job_page_fetch, next) == 0;
+        }
+        bool stop = false;
+        for (size_t i = 0; i < now->pg.n; i++) {
+            console_job *j = &now->pg.v[i];
+            bool again = j->task_id && idset_has(&prev, j->task_id);
+            if (j->task_id) idset_add(&cur, j->task_id);
+            if (!again && !stop && fn(j, ud)) stop = true;
+            console_job_clear(j);
+        }
+        now->pg.n = 0;
+        job_page_free(now);
+        idset_free(&prev);
+        prev = cur;
+        memset(&cur, 0, sizeof cur);
+        if (more) {
+            if (threaded) pthread_join(th, NULL);
+            else job_page_fetch(next);
+        }
+        struct job_page *t = now;
+        now = next;
+        next = t;
+        if (!more) break;
+        if (stop) {
+            job_page_free(now);
+            break;
+        }
     }
-    idset_free(&ids);
+    idset_free(&prev);
     sb_free(&filt);
     return rc;
+}
+
+struct list_ctx {
+    console_jobs *out;
+    int64_t since;
+    idset ids;
+};
+
+static int list_one(console_job *j, void *ud)
+{
+    struct list_ctx *lc = ud;
+    int64_t t = j->start_ms;
+    bool keep = !lc->since || t >= lc->since || !t || (j->end_ms && j->end_ms >= lc->since);
+    if (keep && j->task_id && !idset_add(&lc->ids, j->task_id)) keep = false;
+    if (!keep) return 0;
+    console_jobs *out = lc->out;
+    if (out->n == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 256;
+        out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+    }
+    out->v[out->n++] = *j;
+    memset(j, 0, sizeof *j);
+    return 0;
+}
+
+int console_list_jobs(console *c, const console_job_query *q, console_jobs *out, hm_err *e)
+{
+    struct list_ctx lc = {out, q ? q->since_ms : 0, {0}};
+    int rc = jobs_pages(c, q, list_one, &lc, e);
+    idset_free(&lc.ids);
+    return rc;
+}
+
+struct walk_ctx {
+    console_job_fn fn;
+    void *ud;
+};
+
+static int walk_one(console_job *j, void *ud)
+{
+    struct walk_ctx *wc = ud;
+    return wc->fn(j, wc->ud);
+}
+
+int console_walk_jobs(console *c, const console_job_query *q, console_job_fn fn, void *ud,
+                      hm_err *e)
+{
+    struct walk_ctx wc = {fn, ud};
+    return jobs_pages(c, q, walk_one, &wc, e);
 }
 
 int console_list_targets(console *c, console_targets *out, hm_err *e)

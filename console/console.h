@@ -95,6 +95,7 @@ typedef struct console_job {
     char *task_id, *job_type, *job_status, *host, *source_id, *description, *detail;
     enum console_kind kind;
     int64_t start_ms, end_ms, updated_ms; /* 0 when null */
+    char *mode; /* sync_mode ("incremental" or "full") when the console sends it, else NULL */
 } console_job;
 
 typedef struct console_pool {
@@ -197,6 +198,20 @@ typedef struct console_job_query {
 } console_job_query;
 
 int console_list_jobs(console *c, const console_job_query *q, console_jobs *out, hm_err *e);
+
+/* Called once per job by console_walk_jobs; the job is freed after the call returns. Return 0
+ * to go on, non-zero to stop paging (console_walk_jobs then returns 0). */
+typedef int (*console_job_fn)(const console_job *j, void *ud);
+
+/* Every job the query reads, page by page in the console's order (newest first), handed to fn
+ * without being kept, so memory stays at one page however long the history (a million jobs
+ * stream through in constant space). A job that reappears at the top of the next page (the
+ * list grew at the front while paging) is passed once. Unlike console_list_jobs no job is
+ * dropped for q->since_ms: it only stops the paging after a page whose jobs all started before
+ * it, so fn also sees older jobs of the last page read. Returns 0 (also when fn stopped it), or
+ * -1 with e set as console_list_jobs. */
+int console_walk_jobs(console *c, const console_job_query *q, console_job_fn fn, void *ud,
+                      hm_err *e);
 /* GET /targets (every type). */
 int console_list_targets(console *c, console_targets *out, hm_err *e);
 /* GET /targets/{uuid}: pools, volumes, sizes. */

@@ -210,6 +210,7 @@ int console_parse_jobs(const char *body, const console_conf *cc, console_jobs *o
         j->source_id = str(o, "source_id");
         j->description = str(o, "description");
         j->detail = str(o, "detail");
+        j->mode = str(o, "sync_mode");
         j->start_ms = tm(o, "start_at");
         j->end_ms = tm(o, "end_at");
         j->updated_ms = tm(o, "updated_at");
@@ -362,6 +363,7 @@ void console_job_clear(console_job *j)
     free(j->source_id);
     free(j->description);
     free(j->detail);
+    free(j->mode);
 }
 
 void console_jobs_free(console_jobs *js)
@@ -490,6 +492,7 @@ json_t *console_job_json(const console_job *j)
     set_time(o, "updated_at", j->updated_ms);
     set_str(o, "description", j->description);
     set_str(o, "detail", j->detail);
+    if (j->mode) set_str(o, "sync_mode", j->mode);
     return o;
 }
 

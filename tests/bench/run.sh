@@ -54,3 +54,6 @@ BUILD=$BUILD bash tests/bench/remote.sh
 
 # The time-series store next to InfluxDB and Prometheus (its own servers, not the lab's).
 bash tests/bench/tsdb.sh "$dir" || echo "tsdb bench failed" >&2
+
+# the reports bench needs no lab, only hmsim
+sh tests/bench/reports.sh
