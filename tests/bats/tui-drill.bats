@@ -129,6 +129,14 @@ open_drill() {
 	wait_for 'one test boot and one local command'
 }
 
+# quit_ok: q ends the tui with status 0 and nothing on stderr (a sanitizer's report fails it).
+quit_ok() {
+	keys q
+	for _ in $(seq 300); do [ -s "$D/rc" ] && break; sleep 0.1; done
+	[ "$(cat "$D/rc")" = 0 ]
+	[ ! -s "$D/err" ]
+}
+
 runs_json() {
 	"$HMCTL" -c "$D/hmctl.conf" runs --json
 }
@@ -152,9 +160,7 @@ runs_json() {
 	[ "$(jq -r '.[0].plan' <<<"$output")" = small ]
 	[ "$(jq -r '.[0].mode' <<<"$output")" = drill ]
 	[ "$(jq -r '.[0].state' <<<"$output")" = succeeded ]
-	keys q
-	for _ in $(seq 100); do [ -s "$D/rc" ] && break; sleep 0.1; done
-	[ "$(cat "$D/rc")" = 0 ]
+	quit_ok
 }
 
 @test "tui drill: a drill answered No does nothing" {
@@ -165,6 +171,7 @@ runs_json() {
 	wait_for 'drill of small: FAILED or not started'
 	[ "$(stat drill)" = 0 ]
 	[ ! -e "$D/marker" ]
+	quit_ok
 }
 
 @test "tui drill: a takeover with a wrong typed plan name does nothing" {
@@ -194,4 +201,5 @@ runs_json() {
 	refute_output --partial 'Start the drill'
 	[ "$(stat drill)" = 0 ]
 	[ "$(stat takeover)" = 0 ]
+	quit_ok
 }
