@@ -336,6 +336,12 @@ struct tui_screen {
     void (*filter_changed)(struct tui *t, void *state);
     /* The screen's filter text buffer when it has one (for the prompt to edit). */
     char *(*filter_text)(void *state, size_t *size);
+    /* Takes what the screen's own background work handed over (it wakes the loop through
+     * tui->wake_fd); called by the loop on every pass, for every screen, whether shown or not,
+     * so a question from the background can open a dialog. Returns TUI_* flags; may be NULL. */
+    int (*update)(struct tui *t, void *state);
+    /* Milliseconds until the screen's text changes on its own (a clock), or -1; may be NULL. */
+    int (*tick)(const struct tui *t, void *state);
 };
 
 extern const struct tui_screen tui_screen_overview;
@@ -344,6 +350,7 @@ extern const struct tui_screen tui_screen_remote;
 extern const struct tui_screen tui_screen_hosts;
 extern const struct tui_screen tui_screen_events;
 extern const struct tui_screen tui_screen_alerts;
+extern const struct tui_screen tui_screen_drill;
 
 /* A vertical scroll position shared by list-like screens. */
 struct tui_scroll {
@@ -441,6 +448,8 @@ void tui_form(struct tui *t, const char *title, const char *question, const char
               void *ud);
 /* The text of field i of the dialog (valid inside its confirm callback). */
 const char *tui_dialog_field(const struct tui *t, size_t i);
+/* Makes the screen named `name` the current one (nothing when it is not built). */
+void tui_show_screen(struct tui *t, const char *name);
 /* Shows a one-line message above the footer until the next key or for five seconds. */
 void tui_message(struct tui *t, enum tui_role role, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -469,6 +478,7 @@ struct tui {
     char host[256];
 
     struct tui_poller *poller;
+    int wake_fd; /* the self-pipe's write end: background work of a screen writes 'D' */
     struct tui_snapshot *snap; /* newest snapshot, or NULL before the first */
     long refreshes;            /* snapshots shown */
     struct tui_host_detail *detail; /* the newest detail read, or NULL */

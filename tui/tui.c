@@ -20,7 +20,7 @@
 #include "tui/tui-int.h"
 
 /* The screens in tab order (DESIGN.md 7). A NULL entry is a slot kept for a screen whose data
- * layer is built elsewhere: Reports and Drill/Takeover. Slots take no tab and no digit; the built screens are numbered
+ * layer is built elsewhere: Reports. Slots take no tab and no digit; the built screens are numbered
  * 1-9 in this order. */
 static const struct tui_screen *const screen_table[] = {
     &tui_screen_overview,
@@ -30,7 +30,7 @@ static const struct tui_screen *const screen_table[] = {
     &tui_screen_alerts,
     &tui_screen_events,
     NULL, /* Reports */
-    NULL, /* Drill/Takeover */
+    &tui_screen_drill,
 };
 
 #define MAX_SCREENS HM_ARRAY_LEN(screen_table)
@@ -97,6 +97,15 @@ void tui_message(struct tui *t, enum tui_role role, const char *fmt, ...)
     va_end(ap);
     t->message_role = role;
     t->message_until = hm_mono_ms() + 5000;
+}
+
+void tui_show_screen(struct tui *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_screens; i++)
+        if (strcmp(screens[i]->name, name) == 0 && t->current != i) {
+            t->current = i;
+            t->prompt = false;
+        }
 }
 
 bool tui_action_allowed(struct tui *t, const char *what)
@@ -758,6 +767,9 @@ static int next_tick(const struct tui *t)
         int64_t m = c->next_ms - now + 2 * t->opt->interval_ms + 1;
         if (wait < 0 || m < wait) wait = m;
     }
+    const struct tui_screen *sc = current_screen(t);
+    int sw = sc->tick ? sc->tick(t, t->states[t->current]) : -1;
+    if (sw >= 0 && (wait < 0 || sw < wait)) wait = sw;
     if (wait < 0) return -1;
     if (wait > 60000) wait = 60000;
     return (int)(wait < 1 ? 1 : wait);
@@ -850,10 +862,20 @@ static int handle_keys(struct tui *t)
     return flags;
 }
 
+/* Lets every screen take what its background work handed over. */
+static int update_screens(struct tui *t)
+{
+    int flags = TUI_DONE;
+    for (size_t i = 0; i < t->n_screens; i++)
+        if (screens[i]->update) flags |= screens[i]->update(t, t->states[i]);
+    return flags;
+}
+
 static int loop(struct tui *t)
 {
     bool dirty = true;
     for (;;) {
+        if (update_screens(t) & TUI_REDRAW) dirty = true;
         if (dirty) {
             draw_all(t);
             dirty = false;
@@ -896,6 +918,7 @@ int tui_run(const struct tui_options *opt, hm_err *e)
     t.tabs_y = t.footer_y = -1;
 
     if (open_pipe(e) < 0) return -1;
+    t.wake_fd = wake_pipe[1];
     /* Our SIGWINCH handler goes in before ncurses starts, so ncurses leaves resize to us and
      * every resize arrives through the self-pipe like any other event. */
     struct sigaction old[4];
@@ -945,9 +968,10 @@ int tui_run(const struct tui_options *opt, hm_err *e)
     tui_poller_stop(t.poller);
     delscreen(scr);
     restore_signals(old);
-    close_pipe();
+    /* before the pipe closes: a screen's background work may still write to it */
     for (size_t i = 0; i < t.n_screens; i++)
         if (screens[i]->close) screens[i]->close(t.states[i]);
+    close_pipe();
     free(t.states);
     tui_bindings_free(t.bindings, t.n_screens + 1);
     tui_snapshot_free(t.snap);
