@@ -12,27 +12,11 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load hmsim
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 HMCTL=${HMCTL:-$ROOT/build/hmctl}
 HMSIM=${HMSIM:-$ROOT/build/hmsim}
-
-start_sim() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	"$HMSIM" --port 0 --ready-file "$dir/ready" --cert-out "$dir/ca.pem" --pid-file "$dir/pid" \
-		"$@" >"$dir/out" 2>"$dir/err" 3>&- &
-	echo $! >"$dir/bgpid"
-	local i
-	for i in $(seq 600); do
-		[ -s "$dir/ready" ] && return 0
-		kill -0 "$(cat "$dir/bgpid")" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$dir/err" >&2
-	return 1
-}
 
 stop_pid_file() {
 	local f=$1 pid i

@@ -3,44 +3,10 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load hmsim
 
-HMSIM=${HMSIM:-$BATS_TEST_DIRNAME/../../build/hmsim}
 
 # start_sim DIR ARGS...: starts hmsim on a free port and waits for its ready file.
-start_sim() {
-    local dir=$1
-    shift
-    mkdir -p "$dir"
-    "$HMSIM" --port 0 --ready-file "$dir/ready" --cert-out "$dir/ca.pem" --pid-file "$dir/pid" \
-        "$@" >"$dir/out" 2>"$dir/err" 3>&- &
-    echo $! >"$dir/bgpid"
-    local i
-    for i in $(seq 600); do
-        [ -s "$dir/ready" ] && return 0
-        kill -0 "$(cat "$dir/bgpid")" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$dir/err" >&2
-    return 1
-}
-
-stop_sim() {
-    local dir=$1 pid i
-    [ -f "$dir/bgpid" ] || return 0
-    pid=$(cat "$dir/bgpid")
-    kill "$pid" 2>/dev/null || true
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    rm -f "$dir/bgpid"
-    # under ASan/UBSan a finding is only visible in the simulator's own stderr
-    if grep -q 'Sanitizer' "$dir/err"; then
-        cat "$dir/err" >&2
-        return 1
-    fi
-}
-
 setup_file() {
     export SIM="$BATS_FILE_TMPDIR/main"
     start_sim "$SIM" --seed 42 --hosts 1200 --speed 4 --boot-delay 4s --clean-delay 2s \

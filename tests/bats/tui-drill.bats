@@ -5,38 +5,9 @@
 # counters unchanged), and --readonly refusing to start a run.
 
 load helpers
+load hmsim
 bats_require_minimum_version 1.5.0
 
-HMSIM=${HMSIM:-$BATS_TEST_DIRNAME/../../build/hmsim}
-
-start_sim() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	"$HMSIM" --port 0 --ready-file "$dir/ready" --cert-out "$dir/ca.pem" --pid-file "$dir/pid" \
-		"$@" >"$dir/out" 2>"$dir/err" 3>&- &
-	echo $! >"$dir/bgpid"
-	local i
-	for i in $(seq 600); do
-		[ -s "$dir/ready" ] && return 0
-		kill -0 "$(cat "$dir/bgpid")" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$dir/err" >&2
-	return 1
-}
-
-stop_sim() {
-	local dir=$1 pid i
-	[ -f "$dir/bgpid" ] || return 0
-	pid=$(cat "$dir/bgpid")
-	kill "$pid" 2>/dev/null || true
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	rm -f "$dir/bgpid"
-}
 
 # stat KEY: one of hmsim's action counters (drill, takeover, sync, clean).
 stat() {
