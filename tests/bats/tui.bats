@@ -60,9 +60,9 @@ screen() {
 	tmux -L "$SOCK" capture-pane -p "$@"
 }
 
-# Waits up to 10 s for an extended regexp to appear on the screen.
+# Waits up to 30 s (a loaded machine, a sanitizer build) for an extended regexp to appear.
 wait_for() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		screen | grep -Eq -- "$1" && return 0
 		sleep 0.1
 	done
