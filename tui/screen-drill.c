@@ -540,7 +540,7 @@ static void drill_close(void *state)
 
 const struct tui_screen tui_screen_drill = {
     .name = "drill",
-    .title = "Drill/Takeover",
+    .title = "Drill",
     .open = drill_open,
     .close = drill_close,
     .draw = drill_draw,

@@ -95,7 +95,7 @@ wait_for() {
 # open_drill: the tui on its Drill/Takeover tab, the plan listed.
 open_drill() {
 	tui_start "$@"
-	wait_for 'Drill/Takeover'
+	wait_for ' 7 Drill'
 	keys BTab
 	wait_for 'one test boot and one local command'
 }

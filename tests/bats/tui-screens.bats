@@ -101,7 +101,7 @@ open_hosts() {
 
 @test "the tabs name every screen; Tab, Shift-Tab and the digits switch between them" {
 	tui_start -i 1s
-	wait_for '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Alerts +6 Events'
+	wait_for '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Alerts +6 Events +7 Drill'
 	run screen
 	assert_line --index 0 --partial ' Overview '
 	keys Tab

@@ -130,7 +130,7 @@ color_sgrs() {
 	run --keep-empty-lines screen
 	assert_equal "$(screen | wc -l)" 24
 	assert_line --index 0 --regexp '^ hmctl [0-9]+\.[0-9]+\.[0-9]+ +.+ +Overview +(OK|WARNING|UNKNOWN|CRITICAL) +updated [0-9]{2}:[0-9]{2}:[0-9]{2}$'
-	assert_line --index 1 --regexp '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Alerts +6 Events *$'
+	assert_line --index 1 --regexp '^ 1 Overview +2 Services +3 Remote +4 Hosts +5 Alerts +6 Events +7 Drill *$'
 	assert_line --index 2 --regexp '^ CPU \[[| ]+\] +([0-9.]+%|n/a) +Mem \[[| ]+\] +[0-9.]+% +Disk \[[| ]+\] +[0-9.]+%$'
 	# the last hour under each meter
 	assert_line --index 3 --regexp '^ 1h .* 1h .* 1h '
