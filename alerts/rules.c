@@ -59,34 +59,12 @@ const char *alert_channel_type_name(enum alert_channel_type t)
     return (unsigned)t < HM_ARRAY_LEN(channel_types) ? channel_types[t] : "?";
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = xcalloc(lb + 1, sizeof(size_t));
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t tmp = row[j];
-            size_t best = prev + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            prev = tmp;
-        }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
-}
-
 static const char *suggest(const char *word, const char *const *list)
 {
     const char *best = NULL;
     size_t best_d = 4;
     for (; *list; list++) {
-        size_t d = edit_distance(word, *list);
+        size_t d = hm_edit_distance(word, *list);
         if (d < best_d) {
             best_d = d;
             best = *list;

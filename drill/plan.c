@@ -158,28 +158,6 @@ static void perr_at(struct parse *ps, int line, const char *fmt, ...)
     sv_push_owned(ps->errors, sb_detach(&sb));
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = xcalloc(lb + 1, sizeof(size_t));
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t tmp = row[j];
-            size_t best = prev + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            prev = tmp;
-        }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
-}
-
 static const struct key_def *find_key(enum sect s, const char *key)
 {
     for (size_t i = 0; i < HM_ARRAY_LEN(keys); i++)
@@ -193,7 +171,7 @@ static const char *suggest_key(enum sect s, const char *key)
     size_t best_d = 3;
     for (size_t i = 0; i < HM_ARRAY_LEN(keys); i++) {
         if (keys[i].sect != s) continue;
-        size_t d = edit_distance(keys[i].key, key);
+        size_t d = hm_edit_distance(keys[i].key, key);
         if (d < best_d) {
             best_d = d;
             best = keys[i].key;
@@ -626,7 +604,7 @@ static void open_section(struct parse *ps, const char *line)
         const char *best = NULL;
         size_t best_d = 3;
         for (size_t i = 0; i < HM_ARRAY_LEN(sects); i++) {
-            size_t dist = edit_distance(sects[i].type, type);
+            size_t dist = hm_edit_distance(sects[i].type, type);
             if (dist < best_d) {
                 best_d = dist;
                 best = sects[i].type;

@@ -74,37 +74,13 @@ static void perr(struct parse *p, const char *fmt, ...)
     sv_push_owned(&p->c->errors, sb_detach(&sb));
 }
 
-/* Levenshtein distance, for "did you mean" hints on typos. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = xcalloc(lb + 1, sizeof(size_t));
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t tmp = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = prev + cost;
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            prev = tmp;
-        }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
-}
-
 static const char *suggest_key(const char *section, const char *key)
 {
     const char *best = NULL;
     size_t best_d = 3;
     for (const struct cfg_key *k = hm_cfg_keys; k->section; k++) {
         if (strcmp(k->section, section) != 0) continue;
-        size_t d = edit_distance(k->key, key);
+        size_t d = hm_edit_distance(k->key, key);
         if (d < best_d) { best_d = d; best = k->key; }
     }
     return best;
@@ -115,7 +91,7 @@ static const char *suggest_section(const char *type)
     const char *best = NULL;
     size_t best_d = 3;
     for (const struct cfg_section_def *s = hm_cfg_sections; s->type; s++) {
-        size_t d = edit_distance(s->type, type);
+        size_t d = hm_edit_distance(s->type, type);
         if (d < best_d) { best_d = d; best = s->type; }
     }
     return best;

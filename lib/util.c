@@ -379,3 +379,25 @@ int hm_display_width(const char *s)
     }
     return w;
 }
+
+size_t hm_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *row = xcalloc(lb + 1, sizeof(size_t));
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t tmp = row[j];
+            size_t best = prev + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            prev = tmp;
+        }
+    }
+    size_t d = row[lb];
+    free(row);
+    return d;
+}

@@ -84,6 +84,10 @@ bool hm_starts_with(const char *s, const char *prefix);
  * Returns NULL with e set ("cannot read 'PATH': reason") on failure. */
 char *hm_read_file(const char *path, size_t *len, hm_err *e);
 
+/* Levenshtein distance between two strings, in bytes; for "did you mean" hints on typos in
+ * configuration keys, section names, plan keys and event types. */
+size_t hm_edit_distance(const char *a, const char *b);
+
 /* Display width of a UTF-8 string in terminal columns (CJK characters count 2). Invalid
  * bytes count 1 each. */
 int hm_display_width(const char *s);

@@ -142,6 +142,15 @@ static void test_format_value(void **state)
     assert_string_equal(b, "-Inf");
 }
 
+static void test_edit_distance(void **state)
+{
+    assert_int_equal(hm_edit_distance("interval", "intervall"), 1);
+    assert_int_equal(hm_edit_distance("sync_faild", "sync_failed"), 1);
+    assert_int_equal(hm_edit_distance("", "abc"), 3);
+    assert_int_equal(hm_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(hm_edit_distance("same", "same"), 0);
+}
+
 static void test_err_prefix(void **state)
 {
     hm_err e = {{0}};
@@ -157,7 +166,7 @@ int main(void)
         cmocka_unit_test(test_sizes),     cmocka_unit_test(test_bool),
         cmocka_unit_test(test_display_width), cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_time),      cmocka_unit_test(test_format_value),
-        cmocka_unit_test(test_err_prefix),
+        cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_err_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
