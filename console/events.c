@@ -229,20 +229,19 @@ out:
     return rc;
 }
 
-int console_events_list(hm_store *st, const char *console, int64_t since_ms, console_events *out,
-                        hm_err *e)
+/* Reads the events of a query selecting ts_ms, console, host_id, host_name, type, source and
+ * detail, binding ?1 since_ms, ?2 the console (NULL for all) and ?3 a row limit (-1: none). */
+static int query_events(hm_store *st, const char *sql, const char *console, int64_t since_ms,
+                        int64_t limit, console_events *out, hm_err *e)
 {
     if (store_migrate(st, "console", migrations, (int)HM_ARRAY_LEN(migrations), e) < 0) return -1;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_db(st),
-                           "SELECT ts_ms, console, host_id, host_name, type, source, detail"
-                           " FROM console_events WHERE ts_ms >= ?1 AND (?2 IS NULL OR console = ?2)"
-                           " ORDER BY ts_ms, id",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
         return db_err(st, e, "cannot read events");
     sqlite3_bind_int64(s, 1, since_ms);
     if (console) sqlite3_bind_text(s, 2, console, -1, SQLITE_STATIC);
     else sqlite3_bind_null(s, 2);
+    sqlite3_bind_int64(s, 3, limit);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (out->n == out->cap) {
@@ -258,34 +257,24 @@ int console_events_list(hm_store *st, const char *console, int64_t since_ms, con
     return rc;
 }
 
+int console_events_list(hm_store *st, const char *console, int64_t since_ms, console_events *out,
+                        hm_err *e)
+{
+    return query_events(st,
+                        "SELECT ts_ms, console, host_id, host_name, type, source, detail"
+                        " FROM console_events WHERE ts_ms >= ?1 AND (?2 IS NULL OR console = ?2)"
+                        " ORDER BY ts_ms, id LIMIT ?3",
+                        console, since_ms, -1, out, e);
+}
+
 int console_events_latest(hm_store *st, const char *console, int64_t since_ms, size_t limit,
                           console_events *out, hm_err *e)
 {
-    if (store_migrate(st, "console", migrations, (int)HM_ARRAY_LEN(migrations), e) < 0) return -1;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_db(st),
-                           "SELECT ts_ms, console, host_id, host_name, type, source, detail"
-                           " FROM console_events WHERE ts_ms >= ?1 AND (?2 IS NULL OR console = ?2)"
-                           " ORDER BY ts_ms DESC, id DESC LIMIT ?3",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_err(st, e, "cannot read events");
-    sqlite3_bind_int64(s, 1, since_ms);
-    if (console) sqlite3_bind_text(s, 2, console, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(s, 2);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            out->cap = out->cap ? out->cap * 2 : 32;
-            out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-        }
-        out->v[out->n++] = (console_event){sqlite3_column_int64(s, 0), xstrdup(col(s, 1)),
-                                           xstrdup(col(s, 2)), xstrdup(col(s, 3)), xstrdup(col(s, 4)),
-                                           xstrdup(col(s, 5)), xstrdup(col(s, 6))};
-    }
-    int rc = step == SQLITE_DONE ? 0 : db_err(st, e, "cannot read events");
-    sqlite3_finalize(s);
-    return rc;
+    return query_events(st,
+                        "SELECT ts_ms, console, host_id, host_name, type, source, detail"
+                        " FROM console_events WHERE ts_ms >= ?1 AND (?2 IS NULL OR console = ?2)"
+                        " ORDER BY ts_ms DESC, id DESC LIMIT ?3",
+                        console, since_ms, (int64_t)limit, out, e);
 }
 
 int console_events_count(hm_store *st, const char *console, int64_t from_ms, int64_t bucket_ms,

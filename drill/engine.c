@@ -929,6 +929,7 @@ typedef struct attempt {
     bool no_retry;  /* retrying cannot help (a value that cannot be quoted) */
 } attempt;
 
+
 static void replay(eng *e, drill_replay *rp)
 {
     drill_entry *en = NULL;
@@ -941,6 +942,36 @@ static void replay(eng *e, drill_replay *rp)
     drill_replay_build(e->plan, en, n, rp);
     drill_entries_free(en, n);
 }
+
+/* The outcome of a boot or cleanup step from the journal: each host booted (cleaned) or failed,
+ * as the attempt's detail; RES_FAIL naming the hosts that did not make it. */
+static int host_outcome(eng *e, attempt *at, const size_t *hidx, size_t n, bool cleanup)
+{
+    drill_replay after;
+    replay(e, &after);
+    strbuf failed = {0};
+    json_t *hosts = json_object();
+    for (size_t k = 0; k < n; k++) {
+        const drill_host_state *hs = &after.hosts[hidx[k]];
+        const char *a = e->hosts[hidx[k]].ph->alias;
+        bool done = cleanup ? hs->cleaned : hs->booted;
+        const char *why = cleanup ? hs->clean_error : hs->boot_error;
+        json_object_set_new(hosts, a, json_string(done ? (cleanup ? "cleaned" : "booted") : "failed"));
+        if (!done)
+            sb_addf(&failed, "%s%s: %s", failed.len ? "; " : "", a,
+                    why ? why : cleanup ? "not cleaned up" : "not booted");
+    }
+    at->detail = json_pack("{s:o}", "hosts", hosts);
+    int rc = RES_OK;
+    if (failed.len) {
+        hm_err_set(&at->err, "%s", sb_str(&failed));
+        rc = RES_FAIL;
+    }
+    sb_free(&failed);
+    drill_replay_free(&after);
+    return rc;
+}
+
 
 /* The task ids of every boot (or clean) of host `alias` the journal knows. */
 static void known_tasks(eng *e, const char *alias, strvec *out)
@@ -1146,26 +1177,7 @@ static int do_boot(eng *e, size_t si, int attempt_no, attempt *at)
         }
     }
     /* the outcome */
-    if (rc == RES_OK) {
-        drill_replay after;
-        replay(e, &after);
-        strbuf failed = {0};
-        json_t *hosts = json_object();
-        for (size_t k = 0; k < n; k++) {
-            const drill_host_state *hs = &after.hosts[hidx[k]];
-            const char *a = e->hosts[hidx[k]].ph->alias;
-            json_object_set_new(hosts, a, json_string(hs->booted ? "booted" : "failed"));
-            if (!hs->booted)
-                sb_addf(&failed, "%s%s: %s", failed.len ? "; " : "", a, hs->boot_error ? hs->boot_error : "not booted");
-        }
-        at->detail = json_pack("{s:o}", "hosts", hosts);
-        if (failed.len) {
-            hm_err_set(&at->err, "%s", sb_str(&failed));
-            rc = RES_FAIL;
-        }
-        sb_free(&failed);
-        drill_replay_free(&after);
-    }
+    if (rc == RES_OK) rc = host_outcome(e, at, hidx, n, false);
     for (size_t k = 0; k < n; k++) free(tasks[k]);
     free(tasks);
     free(waiting);
@@ -1315,26 +1327,7 @@ static int do_cleanup(eng *e, size_t si, int attempt_no, attempt *at)
             }
         }
     }
-    if (rc == RES_OK) {
-        drill_replay after;
-        replay(e, &after);
-        strbuf failed = {0};
-        json_t *hosts = json_object();
-        for (size_t k = 0; k < n; k++) {
-            const drill_host_state *hs = &after.hosts[hidx[k]];
-            const char *a = e->hosts[hidx[k]].ph->alias;
-            json_object_set_new(hosts, a, json_string(hs->cleaned ? "cleaned" : "failed"));
-            if (!hs->cleaned)
-                sb_addf(&failed, "%s%s: %s", failed.len ? "; " : "", a, hs->clean_error ? hs->clean_error : "not cleaned up");
-        }
-        at->detail = json_pack("{s:o}", "hosts", hosts);
-        if (failed.len) {
-            hm_err_set(&at->err, "%s", sb_str(&failed));
-            rc = RES_FAIL;
-        }
-        sb_free(&failed);
-        drill_replay_free(&after);
-    }
+    if (rc == RES_OK) rc = host_outcome(e, at, hidx, n, true);
     free(waiting);
     drill_replay_free(&rp);
     return e->fatal ? RES_FATAL : rc;
