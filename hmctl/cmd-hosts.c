@@ -20,6 +20,8 @@ static const struct hm_opt opts[] = {
     {"sort", OPT_SORT, "name|status|health|source|age|sync", "sort order (default name)", NULL},
     {"json", 'j', NULL, "print a JSON array of hosts (fields of console-api.md plus "
                         "snapshot_age_s, rpo_target_s, rpo_exceeded)", NULL},
+    {"wide", 'w', NULL, "show every column (address, OS, source, sync speed, snapshot time, "
+                        "licence), lines never cut", NULL},
     {"console", OPT_CONSOLE, "NAME", "the [console \"NAME\"] to ask (default: [console])", NULL},
     {0},
 };
@@ -63,17 +65,48 @@ static bool keep(const console_host *h, const char *state, const char *health, c
     return true;
 }
 
-static void print_table(const console_hosts *hs, const console_conf *cc, int64_t now, bool color)
+/* The table's columns. The default set fits 80 columns with the console's longest states
+ * (host_unregister_failed, boot_failed, disconnected) beside an 18-column name; --wide adds
+ * the rest. */
+enum { H_NAME, H_ADDRESS, H_OS, H_SOURCE, H_STATUS, H_BOOT, H_HEALTH, H_SPEED, H_SNAPSHOT, H_AGE,
+       H_LICENCE, H_NCOLS };
+
+static const struct {
+    const char *head;
+    bool wide; /* only with --wide */
+} columns[H_NCOLS] = {
+    [H_NAME] = {"NAME", false},
+    [H_ADDRESS] = {"ADDRESS", true},
+    [H_OS] = {"OS", true},
+    [H_SOURCE] = {"SOURCE", true},
+    [H_STATUS] = {"STATUS", false},
+    [H_BOOT] = {"BOOT", false},
+    [H_HEALTH] = {"HEALTH", false},
+    [H_SPEED] = {">SPEED", true},
+    [H_SNAPSHOT] = {"LAST SNAPSHOT", true},
+    [H_AGE] = {">SNAP AGE", false},
+    [H_LICENCE] = {"LICENCE", true},
+};
+
+static void print_table(const console_hosts *hs, const console_conf *cc, int64_t now, bool color,
+                        bool wide, int width)
 {
-    static const char *const head[] = {"NAME", "OS", "SOURCE", "STATUS", "BOOT", "HEALTH",
-                                       ">SYNC", "LAST SNAPSHOT", ">AGE", "LICENCE"};
-    hm_table *t = table_new(10, head);
+    const char *head[H_NCOLS];
+    int pos[H_NCOLS]; /* where a column is in the printed table, -1 when it is not shown */
+    size_t n = 0;
+    for (size_t c = 0; c < H_NCOLS; c++) {
+        pos[c] = wide || !columns[c].wide ? (int)n : -1;
+        if (pos[c] >= 0) head[n++] = columns[c].head;
+    }
+    hm_table *t = table_new(n, head);
+    if (!wide) table_set_width(t, width);
     for (size_t i = 0; i < hs->n; i++) {
         const console_host *h = &hs->v[i];
-        char sync[64] = "", snap[32] = "", age[32] = "";
+        char status[96] = "", snap[32] = "", age[32] = "";
+        /* the sync percent goes with the status it belongs to: "sync_doing 45%" */
         if (h->percent >= 0)
-            snprintf(sync, sizeof sync, "%.0f%%%s%s", h->percent, h->speed ? " " : "",
-                     h->speed ? h->speed : "");
+            snprintf(status, sizeof status, "%s %.0f%%", h->host_status ? h->host_status : "-",
+                     h->percent);
         if (h->last_snapshot_ms) {
             hm_format_time(h->last_snapshot_ms, snap, sizeof snap);
             snap[16] = '\0'; /* minutes are enough next to an age */
@@ -84,16 +117,30 @@ static void print_table(const console_hosts *hs, const console_conf *cc, int64_t
         bool stale = !h->last_snapshot_ms || now - h->last_snapshot_ms > rpo;
         if (stale && h->last_snapshot_ms) strncat(age, " !", sizeof age - strlen(age) - 1);
         const char *lic = h->license_valid < 0 ? NULL : h->license_valid ? "valid" : "expired";
-        const char *row[] = {h->name, h->system_type, h->host_type, h->host_status, h->boot_status,
-                             h->health_status, sync[0] ? sync : NULL, snap[0] ? snap : NULL,
-                             age[0] ? age : NULL, lic};
-        table_add(t, row);
+        const char *all[H_NCOLS] = {
+            [H_NAME] = h->name,          [H_ADDRESS] = h->ip_address,
+            [H_OS] = h->system_type,     [H_SOURCE] = h->host_type,
+            [H_STATUS] = status[0] ? status : h->host_status, [H_BOOT] = h->boot_status,
+            [H_HEALTH] = h->health_status,
+            [H_SPEED] = h->percent >= 0 ? h->speed : NULL,
+            [H_SNAPSHOT] = snap[0] ? snap : NULL,
+            [H_AGE] = age[0] ? age : NULL, [H_LICENCE] = lic,
+        };
+        signed char state[H_NCOLS];
+        memset(state, -1, sizeof state);
         if (h->health_status && strcmp(h->health_status, "active") != 0)
-            table_color_last(t, 5, HM_CRITICAL);
-        if (h->host_status && strstr(h->host_status, "failed")) table_color_last(t, 3, HM_CRITICAL);
-        if (h->boot_status && strstr(h->boot_status, "failed")) table_color_last(t, 4, HM_CRITICAL);
-        if (stale && h->last_snapshot_ms) table_color_last(t, 8, HM_WARNING);
-        if (h->license_valid == 0) table_color_last(t, 9, HM_WARNING);
+            state[H_HEALTH] = HM_CRITICAL;
+        if (h->host_status && strstr(h->host_status, "failed")) state[H_STATUS] = HM_CRITICAL;
+        if (h->boot_status && strstr(h->boot_status, "failed")) state[H_BOOT] = HM_CRITICAL;
+        if (stale && h->last_snapshot_ms) state[H_AGE] = HM_WARNING;
+        if (h->license_valid == 0) state[H_LICENCE] = HM_WARNING;
+        const char *row[H_NCOLS];
+        for (size_t c = 0; c < H_NCOLS; c++)
+            if (pos[c] >= 0) row[pos[c]] = all[c];
+        table_add(t, row);
+        for (size_t c = 0; c < H_NCOLS; c++)
+            if (pos[c] >= 0 && state[c] >= 0)
+                table_color_last(t, (size_t)pos[c], (enum hm_state)state[c]);
     }
     table_print(t, stdout, color);
     table_free(t);
@@ -103,7 +150,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
 {
     const char *state = NULL, *health = NULL, *source = NULL, *filter = NULL, *cname = NULL;
     const char *sort_field = "name";
-    bool json = false;
+    bool json = false, wide = false;
     hm_optparse op;
     hm_opt_init(&op, ctx, argc, argv);
     for (int c; (c = hm_opt_next(&op)) != -1;) {
@@ -115,6 +162,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         case OPT_SORT: sort_field = op.arg; break;
         case OPT_CONSOLE: cname = op.arg; break;
         case 'j': json = true; break;
+        case 'w': wide = true; break;
         default: return op.status;
         }
     }
@@ -151,7 +199,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
             hm_json_stream_item(stdout, console_host_json(&all.v[i], cc, now), i);
         hm_json_stream_end(stdout, all.n);
     } else {
-        print_table(&all, cc, now, ctx->color);
+        print_table(&all, cc, now, ctx->color, wide, hm_output_width());
     }
     console_hosts_free(&all);
     console_close(con);
@@ -161,12 +209,15 @@ static int run(hm_ctx *ctx, int argc, char **argv)
 const struct hm_cmd cmd_hosts = {
     .name = "hosts",
     .summary = "list the console's protected hosts: sync, boot, health, snapshot age",
-    .usage = "[--state S] [--health H] [--source T] [--filter TEXT] [--sort FIELD] [--json] "
-             "[--console NAME]",
-    .description = "Asks the console (GET /hosts, every page) and prints one line per host: name,\n"
-                   "OS, source type, host status, boot status, health, sync percent and speed\n"
-                   "while syncing, the newest snapshot and its age (the current RPO; marked '!'\n"
-                   "beyond the host's RPO target) and the licence.",
+    .usage = "[--state S] [--health H] [--source T] [--filter TEXT] [--sort FIELD] [--wide] "
+             "[--json] [--console NAME]",
+    .description =
+        "Asks the console (GET /hosts, every page) and prints one line per host: name, host\n"
+        "status (with the sync percent while a sync runs), boot status, health and the age of\n"
+        "the newest snapshot (the current RPO; marked '!' beyond the host's RPO target).\n"
+        "--wide adds the address, OS, source type, sync speed, the snapshot's time and the\n"
+        "licence. On a terminal (or with COLUMNS set) lines are cut to its width, the column\n"
+        "with the most to spare first, with an ellipsis; --wide and --json never cut.",
     .opts = opts,
     .run = run,
 };

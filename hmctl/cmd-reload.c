@@ -6,7 +6,8 @@
 
 #include "collectors/docker.h"
 #include "lib/cli.h"
-#include "ops/container.h"
+#include "ops/audit.h"
+#include "ops/reload.h"
 
 static const struct hm_opt opts[] = {
     {"yes", 'y', NULL, "do not ask for confirmation", NULL},
@@ -14,6 +15,24 @@ static const struct hm_opt opts[] = {
      NULL},
     {0},
 };
+
+static void start(void *ud, const char *name)
+{
+    printf("Recreating %s ... ", name);
+    fflush(stdout);
+}
+
+static void done(void *ud, const char *name, const char *new_id)
+{
+    if (new_id) printf("done (%.12s)\n", new_id);
+    else printf("failed\n");
+    fflush(stdout);
+}
+
+static void warn(void *ud, const char *msg)
+{
+    hm_warn("the reload is not recorded in the audit log: %s", msg);
+}
 
 static int run(hm_ctx *ctx, int argc, char **argv)
 {
@@ -45,16 +64,18 @@ static int run(hm_ctx *ctx, int argc, char **argv)
 
     /* Every name is resolved before anything is touched, so a typo recreates nothing. */
     size_t n = op.argc ? (size_t)op.argc : all.n;
-    const docker_container **targets = xcalloc(n + 1, sizeof *targets);
+    reload_service *sv = xcalloc(n + 1, sizeof *sv);
     strbuf names = {0};
+    hm_store *st = NULL;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        targets[i] = op.argc ? docker_service_find(&all, op.argv[i], &e) : &all.v[i];
-        if (!targets[i]) {
+        const docker_container *c = op.argc ? docker_service_find(&all, op.argv[i], &e) : &all.v[i];
+        if (!c) {
             rc = hm_error("%s", e.msg);
             goto out;
         }
-        sb_addf(&names, "%s%s", i ? ", " : "", docker_display_name(&all, targets[i]));
+        sv[i] = (reload_service){c->id, docker_display_name(&all, c)};
+        sb_addf(&names, "%s%s", i ? ", " : "", sv[i].name);
     }
     if (n == 0) {
         rc = hm_error("no console services found; check [docker] project or services");
@@ -71,29 +92,26 @@ static int run(hm_ctx *ctx, int argc, char **argv)
             goto out;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *name = docker_display_name(&all, targets[i]);
-        printf("Recreating %s ... ", name);
-        fflush(stdout);
-        char *nid = NULL;
-        if (container_recreate(cfg, targets[i]->id, name, &ro, &nid, &e) < 0) {
-            printf("failed\n");
-            rc = hm_error("reload stopped at '%s': %s", name, e.msg);
-            if (i + 1 < n) {
-                strbuf rest = {0};
-                for (size_t k = i + 1; k < n; k++)
-                    sb_addf(&rest, "%s%s", k > i + 1 ? ", " : "", docker_display_name(&all, targets[k]));
-                fprintf(stderr, "hmctl: not recreated: %s\n", sb_str(&rest));
-                sb_free(&rest);
-            }
-            goto out;
+    /* A store that cannot be opened does not stop a reload, which may be what repairs the
+     * console; it is said, and the run goes unrecorded. */
+    st = audit_open(cfg, &e);
+    if (!st) warn(NULL, e.msg);
+    reload_hooks hooks = {start, done, warn, NULL};
+    size_t ok = 0;
+    if (reload_run(cfg, st, sv, n, &ro, &hooks, &ok, &e) < 0) {
+        rc = hm_error("%s", e.msg);
+        if (ok + 1 < n) {
+            strbuf rest = {0};
+            for (size_t k = ok + 1; k < n; k++)
+                sb_addf(&rest, "%s%s", k > ok + 1 ? ", " : "", sv[k].name);
+            fprintf(stderr, "hmctl: not recreated: %s\n", sb_str(&rest));
+            sb_free(&rest);
         }
-        printf("done (%.12s)\n", nid);
-        free(nid);
     }
 out:
+    store_close(st);
     sb_free(&names);
-    free(targets);
+    free(sv);
     docker_list_free(&all);
     return rc;
 }
@@ -109,7 +127,8 @@ const struct hm_cmd cmd_reload = {
         "with a health check, healthy before the next. Stops at the first failure, puts that\n"
         "service's previous container back and names the service and the reason. Without\n"
         "SERVICE, every console service. On a terminal, asks first unless --yes; without a\n"
-        "terminal, --yes is required.",
+        "terminal, --yes is required. Each run is recorded in the audit log with who ran it,\n"
+        "the services and the result; 'hmctl upgrade --history' lists it.",
     .opts = opts,
     .run = run,
     .complete_args = "services",

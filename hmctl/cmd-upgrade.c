@@ -18,7 +18,8 @@ static const struct hm_opt opts[] = {
     {"allow-downgrade", OPT_DOWNGRADE, NULL, "install a package that is not newer", NULL},
     {"rollback", OPT_ROLLBACK, NULL, "restore the newest backup (or the BACKUP named)", NULL},
     {"list-backups", OPT_LIST, NULL, "list the backups hmctl made", NULL},
-    {"history", OPT_HISTORY, NULL, "list past upgrades and rollbacks from the audit log", NULL},
+    {"history", OPT_HISTORY, NULL, "list past upgrades, rollbacks and reloads from the audit log",
+     NULL},
     {"timeout", 't', "DURATION", "how long restarted services may take to be healthy", NULL},
     {0},
 };
@@ -102,21 +103,10 @@ static int history(hm_store *st)
         table_add(t, row);
     }
     if (n) table_print(t, stdout, false);
-    else printf("no upgrades or rollbacks recorded\n");
+    else printf("no upgrades, rollbacks or reloads recorded\n");
     table_free(t);
     audit_entries_free(v, n);
     return 0;
-}
-
-static hm_store *open_audit(const hm_config *cfg, hm_err *e)
-{
-    hm_store *st = NULL;
-    if (store_open_config(cfg, 0, &st, e) < 0) return NULL;
-    if (audit_migrate(st, e) < 0) {
-        store_close(st);
-        return NULL;
-    }
-    return st;
 }
 
 static bool confirmed(bool yes, const char *what, const char *question)
@@ -175,7 +165,7 @@ static int run(hm_ctx *ctx, int argc, char **argv)
         rc = list_backups(&p);
         goto out;
     }
-    r.st = open_audit(cfg, &e);
+    r.st = audit_open(cfg, &e);
     if (hist) {
         rc = r.st ? history(r.st) : hm_error("%s", e.msg);
         goto out;

@@ -1,8 +1,11 @@
 #include "lib/output.h"
 
+#include <langinfo.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 struct hm_table {
     size_t ncols;
@@ -11,6 +14,7 @@ struct hm_table {
     char ***rows;
     signed char **colors; /* per cell: -1 none, else enum hm_state */
     size_t nrows, cap;
+    int width; /* table_set_width's limit, 0 for none */
 };
 
 hm_table *table_new(size_t ncols, const char *const *headers)
@@ -53,6 +57,11 @@ void table_color_last(hm_table *t, size_t col, enum hm_state state)
     if (t->nrows && col < t->ncols) t->colors[t->nrows - 1][col] = (signed char)state;
 }
 
+void table_set_width(hm_table *t, int width)
+{
+    t->width = width > 0 ? width : 0;
+}
+
 size_t table_rows(const hm_table *t)
 {
     return t->nrows;
@@ -79,6 +88,27 @@ static void pad(FILE *f, int n)
     while (n-- > 0) fputc(' ', f);
 }
 
+/* Narrows the widths w to fit t->width: the column with the most room above its heading's
+ * width gives one column at a time, so a long name gives way before short states do. */
+static void fit_widths(const hm_table *t, int *w)
+{
+    int used = 0;
+    for (size_t c = 0; c < t->ncols; c++) used += w[c] + (c ? 2 : 0);
+    while (t->width && used > t->width) {
+        int best = -1, best_room = 0;
+        for (size_t c = 0; c < t->ncols; c++) {
+            int room = w[c] - hm_display_width(t->headers[c]);
+            if (room > best_room) {
+                best = (int)c;
+                best_room = room;
+            }
+        }
+        if (best < 0) break; /* every column is down to its heading: wider it is */
+        w[best]--;
+        used--;
+    }
+}
+
 void table_print(hm_table *t, FILE *f, bool color)
 {
     int *w = xcalloc(t->ncols, sizeof(int));
@@ -89,24 +119,43 @@ void table_print(hm_table *t, FILE *f, bool color)
             if (dw > w[c]) w[c] = dw;
         }
     }
+    fit_widths(t, w);
+    const char *cs = nl_langinfo(CODESET);
+    const char *ellipsis = cs && strcmp(cs, "UTF-8") == 0 ? "\xe2\x80\xa6" : "~";
     for (size_t r = 0; r <= t->nrows; r++) {
         char **cells = r == 0 ? t->headers : t->rows[r - 1];
         for (size_t c = 0; c < t->ncols; c++) {
-            int dw = hm_display_width(cells[c]);
+            char *cut = hm_cut_width(cells[c], w[c], ellipsis);
+            int dw = hm_display_width(cut);
             bool last = c + 1 == t->ncols;
             if (t->right[c]) pad(f, w[c] - dw);
             int state = r ? t->colors[r - 1][c] : -1;
             if (state >= 0) fputs(hm_state_color((enum hm_state)state, color), f);
-            fputs(cells[c], f);
+            fputs(cut, f);
             if (state >= 0) fputs(hm_color_reset(color), f);
             if (!last) {
                 if (!t->right[c]) pad(f, w[c] - dw);
                 fputs("  ", f);
             }
+            free(cut);
         }
         fputc('\n', f);
     }
     free(w);
+}
+
+int hm_output_width(void)
+{
+    const char *env = getenv("COLUMNS");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v > 0 && v < 100000) return (int)v;
+    }
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
 }
 
 void table_free(hm_table *t)

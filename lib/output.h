@@ -17,10 +17,24 @@ hm_table *table_new(size_t ncols, const char *const *headers);
 void table_add(hm_table *t, const char *const *cells);
 /* Colours one cell of the last row by state (only used when printing with colour). */
 void table_color_last(hm_table *t, size_t col, enum hm_state state);
-/* Prints with two spaces between columns; the last column is not padded. */
+/* Limits the printed lines to width display columns (0, the default: no limit). When the
+ * table is wider, the column with the most room above its heading's width gives way one
+ * column at a time, its cells cut with an ellipsis ("…" in a UTF-8 locale, "~"
+ * otherwise); no column gets narrower than its heading, so a limit below the sum of the
+ * headings is exceeded rather than a column dropped. */
+void table_set_width(hm_table *t, int width);
+/* Prints with two spaces between columns; the last column is not padded. Widths are display
+ * widths (hm_display_width), so CJK cells line up. */
 void table_print(hm_table *t, FILE *f, bool color);
+/* Frees the table and every cell; NULL is allowed. */
 void table_free(hm_table *t);
+/* The number of rows added so far (the heading not counted). */
 size_t table_rows(const hm_table *t);
+
+/* The width, in columns, that human output should fit: COLUMNS when it is a positive number
+ * (POSIX: the user's preference wins), else the width of the terminal on standard output, else
+ * 0 when standard output is not a terminal (a pipe or a file gets whole lines). */
+int hm_output_width(void);
 
 /* The ANSI colour sequence for a state, "" when color is false. */
 const char *hm_state_color(enum hm_state s, bool color);

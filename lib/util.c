@@ -355,29 +355,58 @@ static int wide(uint32_t c)
            (c >= 0x20000 && c <= 0x3FFFD);
 }
 
+/* Decodes the character at p: returns its length in bytes (1 for an invalid byte) and sets
+ * *width to its display width (0 for zero-width and combining marks). */
+static int char_at(const unsigned char *p, int *width)
+{
+    uint32_t c;
+    int n;
+    if (*p < 0x80) { c = *p; n = 1; }
+    else if ((*p & 0xE0) == 0xC0) { c = *p & 0x1F; n = 2; }
+    else if ((*p & 0xF0) == 0xE0) { c = *p & 0x0F; n = 3; }
+    else if ((*p & 0xF8) == 0xF0) { c = *p & 0x07; n = 4; }
+    else { *width = 1; return 1; }
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) { *width = 1; return 1; }
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c == 0x200B || (c >= 0x300 && c <= 0x36F)) *width = 0; /* zero width, combining */
+    else *width = wide(c) ? 2 : 1;
+    return n;
+}
+
 int hm_display_width(const char *s)
 {
     int w = 0;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        uint32_t c;
-        int n;
-        if (*p < 0x80) { c = *p; n = 1; }
-        else if ((*p & 0xE0) == 0xC0) { c = *p & 0x1F; n = 2; }
-        else if ((*p & 0xF0) == 0xE0) { c = *p & 0x0F; n = 3; }
-        else if ((*p & 0xF8) == 0xF0) { c = *p & 0x07; n = 4; }
-        else { w++; p++; continue; }
-        int ok = 1;
-        for (int i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80) { ok = 0; break; }
-            c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (!ok) { w++; p++; continue; }
-        p += n;
-        if (c == 0x200B || (c >= 0x300 && c <= 0x36F)) continue; /* zero width, combining */
-        w += wide(c) ? 2 : 1;
+        int cw;
+        p += char_at(p, &cw);
+        w += cw;
     }
     return w;
+}
+
+char *hm_cut_width(const char *s, int width, const char *ellipsis)
+{
+    if (hm_display_width(s) <= width) return xstrdup(s);
+    int ew = hm_display_width(ellipsis);
+    bool mark = width >= ew;
+    int room = mark ? width - ew : width;
+    const unsigned char *p = (const unsigned char *)s;
+    int used = 0;
+    while (*p) {
+        int cw, n = char_at(p, &cw);
+        if (used + cw > room) break;
+        used += cw;
+        p += n;
+    }
+    /* marks that combine with the last character kept stay with it */
+    for (int cw, n; *p && (n = char_at(p, &cw), cw == 0);) p += n;
+    strbuf sb = {0};
+    sb_add(&sb, s, (size_t)((const char *)p - s));
+    if (mark) sb_adds(&sb, ellipsis);
+    return sb_detach(&sb);
 }
 
 size_t hm_edit_distance(const char *a, const char *b)

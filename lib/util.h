@@ -91,5 +91,10 @@ size_t hm_edit_distance(const char *a, const char *b);
 /* Display width of a UTF-8 string in terminal columns (CJK characters count 2). Invalid
  * bytes count 1 each. */
 int hm_display_width(const char *s);
+/* s cut to at most width display columns (counted as hm_display_width does), ending in
+ * ellipsis (such as "…" or "~") when anything was cut; a CJK character that would straddle
+ * the limit is left out whole. Returns a new string: a copy of s when it fits; only as much
+ * of s as fits, without the ellipsis, when width is narrower than the ellipsis itself. */
+char *hm_cut_width(const char *s, int width, const char *ellipsis);
 
 #endif

@@ -35,6 +35,17 @@ int audit_migrate(hm_store *st, hm_err *e)
     return store_migrate(st, "audit", migrations, (int)HM_ARRAY_LEN(migrations), e);
 }
 
+hm_store *audit_open(const hm_config *cfg, hm_err *e)
+{
+    hm_store *st = NULL;
+    if (store_open_config(cfg, 0, &st, e) < 0) return NULL;
+    if (audit_migrate(st, e) < 0) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 static void bind_text(sqlite3_stmt *q, int i, const char *s)
 {
     if (s) sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);

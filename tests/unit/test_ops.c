@@ -1,5 +1,5 @@
 /* reload, upgrade and logs collect without a Docker Engine: the create body of a recreated
- * container, log stream demultiplexing, version order, secret masking on the seed's sample
+ * container, a failed reload's audit row, log stream demultiplexing, version order, secret masking on the seed's sample
  * configurations (tests/fixtures/logs), upgrades and rollbacks on a temporary installer tree
  * with a stand-in for the service restart, and a log bundle read back with libarchive. */
 #include <archive.h>
@@ -16,12 +16,15 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ops/audit.h"
 #include "ops/container.h"
 #include "ops/fsutil.h"
 #include "ops/logs.h"
 #include "ops/mask.h"
+#include "ops/reload.h"
 #include "ops/remote.h"
 #include "ops/upgrade.h"
+#include "tests/unit/testsrv.h"
 
 /* Helpers */
 
@@ -727,6 +730,59 @@ static void test_logs_collect(void **state)
     free(t);
 }
 
+/* A Docker Engine that knows no container. */
+static char *no_containers(const char *req, void *ud)
+{
+    return testsrv_http(404, "Not Found", "application/json", NULL,
+                        "{\"message\":\"No such container\"}\n");
+}
+
+static void test_reload_audit(void **state)
+{
+    char *t = tmpdir_new();
+    testsrv s;
+    testsrv_start_unix(&s, no_containers, NULL);
+    hm_config *cfg = config_new();
+    char *text = xasprintf("[docker]\nsocket = %s\n[hmctl]\ndata_dir = %s\n", s.path, t);
+    config_parse_text(cfg, "test.conf", text, 0600);
+    free(text);
+    hm_err e = {{0}};
+    hm_store *st = audit_open(cfg, &e);
+    assert_non_null(st);
+    const reload_service sv[] = {{"aaa", "ant-api"}, {"bbb", "proxy-api"}, {"ccc", "owl-api"}};
+    container_recreate_opts o = {1, 1000};
+    size_t done = 99;
+    assert_int_equal(reload_run(cfg, st, sv, 3, &o, NULL, &done, &e), -1);
+    assert_int_equal(done, 0);
+    assert_non_null(strstr(e.msg, "reload stopped at 'ant-api': "));
+
+    audit_entry *v;
+    assert_int_equal(audit_list(st, 0, &v, &e), 1);
+    char *user = audit_user();
+    assert_string_equal(v[0].user, user);
+    free(user);
+    assert_string_equal(v[0].action, "reload");
+    assert_null(v[0].from_version);
+    assert_null(v[0].to_version);
+    assert_string_equal(v[0].result, "failed");
+    assert_true(v[0].end_ms >= v[0].ts_ms && v[0].ts_ms > 0);
+    assert_true(hm_starts_with(v[0].detail, "stopped at 'ant-api': "));
+    const char *tail = "; not recreated: proxy-api, owl-api";
+    assert_string_equal(v[0].detail + strlen(v[0].detail) - strlen(tail), tail);
+    audit_entries_free(v, 1);
+
+    /* without a store the run is the same, and nothing is recorded */
+    assert_int_equal(reload_run(cfg, NULL, sv, 1, &o, NULL, NULL, &e), -1);
+    assert_int_equal(audit_list(st, 0, &v, &e), 1);
+    audit_entries_free(v, 1);
+
+    store_close(st);
+    config_free(cfg);
+    testsrv_stop(&s);
+    fs_remove_tree(t, NULL);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,7 +790,7 @@ int main(void)
         cmocka_unit_test(test_versions),         cmocka_unit_test(test_mask_seed_samples),
         cmocka_unit_test(test_mask_forms),       cmocka_unit_test(test_package_read),
         cmocka_unit_test(test_upgrade_and_rollback), cmocka_unit_test(test_downgrade_and_disk),
-        cmocka_unit_test(test_logs_collect),
+        cmocka_unit_test(test_logs_collect),     cmocka_unit_test(test_reload_audit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

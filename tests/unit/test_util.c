@@ -1,9 +1,11 @@
-/* Durations, sizes, booleans, display width and time parsing. */
+/* Durations, sizes, booleans, display width, cutting to a width, tables and time parsing. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -92,6 +94,75 @@ static void test_display_width(void **state)
     assert_int_equal(hm_display_width("\xff"), 1);      /* invalid byte */
 }
 
+static void cut_is(const char *s, int width, const char *want)
+{
+    char *got = hm_cut_width(s, width, "\xe2\x80\xa6");
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_cut_width(void **state)
+{
+    cut_is("web-01", 6, "web-01");   /* fits: unchanged */
+    cut_is("web-01", 10, "web-01");
+    cut_is("web-0123", 6, "web-0\xe2\x80\xa6");
+    cut_is("财务-db-01", 10, "财务-db-01");
+    cut_is("财务-db-01", 4, "财\xe2\x80\xa6");   /* 2 + 1: 务 would straddle the limit */
+    cut_is("财务-db-01", 2, "\xe2\x80\xa6");     /* 财 + ellipsis would be 3 */
+    cut_is("abc", 0, "");
+    char *got = hm_cut_width("abcdef", 3, "~");
+    assert_string_equal(got, "ab~");
+    free(got);
+    got = hm_cut_width("e\xcc\x81tat", 2, "~"); /* e + combining acute stay together */
+    assert_string_equal(got, "e\xcc\x81~");
+    free(got);
+}
+
+/* table_print of a table with a long name and a short state, limited to width; returns the
+ * printed text (the caller frees it). */
+static char *print_limited(int width)
+{
+    static const char *const head[] = {"NAME", "STATE", ">AGE"};
+    hm_table *t = table_new(3, head);
+    const char *r1[] = {"prod-erp-database-primary-01", "ok", "5m"};
+    const char *r2[] = {"财务-web-01", "failed", "1h 2m"};
+    table_add(t, r1);
+    table_add(t, r2);
+    table_set_width(t, width);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    table_print(t, f, false);
+    fclose(f);
+    table_free(t);
+    return buf;
+}
+
+static void test_table_width(void **state)
+{
+    /* no limit, or a limit it fits in: whole cells */
+    char *out = print_limited(0);
+    assert_string_equal(out, "NAME                          STATE     AGE\n"
+                             "prod-erp-database-primary-01  ok         5m\n"
+                             "财务-web-01                   failed  1h 2m\n");
+    free(out);
+    out = print_limited(43);
+    assert_non_null(strstr(out, "prod-erp-database-primary-01 "));
+    free(out);
+    /* the name gives way, the states and ages stay whole (no locale: "~") */
+    out = print_limited(30);
+    assert_string_equal(out, "NAME             STATE     AGE\n"
+                             "prod-erp-datab~  ok         5m\n"
+                             "财务-web-01      failed  1h 2m\n");
+    free(out);
+    /* narrower than the headings: every column at its heading's width, wider than asked */
+    out = print_limited(5);
+    assert_string_equal(out, "NAME  STATE  AGE\n"
+                             "pro~  ok      5m\n"
+                             "财~   fail~  1h~\n");
+    free(out);
+}
+
 static void test_split_list(void **state)
 {
     strvec sv = {0};
@@ -164,7 +235,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations), cmocka_unit_test(test_format_duration),
         cmocka_unit_test(test_sizes),     cmocka_unit_test(test_bool),
-        cmocka_unit_test(test_display_width), cmocka_unit_test(test_split_list),
+        cmocka_unit_test(test_display_width), cmocka_unit_test(test_cut_width),
+        cmocka_unit_test(test_table_width),   cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_time),      cmocka_unit_test(test_format_value),
         cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_err_prefix),
     };
