@@ -293,6 +293,15 @@ static bool idset_add(idset *set, const char *id)
     return true;
 }
 
+/* An empty set with room for about n ids without growing. */
+static void idset_init(idset *set, size_t n)
+{
+    memset(set, 0, sizeof *set);
+    set->cap = 1024;
+    while (set->cap < (n + 1) * 2) set->cap *= 2;
+    set->slot = xcalloc(set->cap, sizeof(size_t));
+}
+
 static bool idset_has(const idset *set, const char *id)
 {
     return set->cap && set->slot[idset_find(set, id)];
@@ -563,7 +572,7 @@ static int jobs_pages(console *c, const console_job_query *q,
         job_page_done(now);
         idset_free(&prev);
         prev = cur;
-        memset(&cur, 0, sizeof cur);
+        idset_init(&cur, prev.n);
         if (!more || stop) break;
     }
     /* pages read ahead but not needed */
