@@ -79,16 +79,19 @@ console *console_open_cli(const hm_config *cfg, const char *name)
     return c;
 }
 
-/* One request with the client's TLS settings. Returns 0 with a 2xx answer in resp; -1 with e
- * naming the URL and the console's own words otherwise. *status gets the HTTP status. */
-static int request(console *c, const char *method, const char *url, const char *body,
-                   bool auth, hm_http_resp *resp, long *status, hm_err *e)
+/* One request with the client's TLS settings on connection http, with token when auth is set.
+ * Returns 0 with a 2xx answer in resp; -1 with e naming the URL and the console's own words
+ * otherwise. *status gets the HTTP status. Reads nothing of c but its settings, so helper
+ * threads may call it with their own connection and a copy of the token. */
+static int request_on(const console *c, hm_http *http, const char *token, const char *method,
+                      const char *url, const char *body, bool auth, hm_http_resp *resp,
+                      long *status, hm_err *e)
 {
     char hdr[600];
     const char *headers[3] = {"Accept: application/json", NULL, NULL};
     if (body) headers[1] = "Content-Type: application/json";
     if (auth) {
-        snprintf(hdr, sizeof hdr, "X-AUTH-TOKEN: %s", c->token ? c->token : "");
+        snprintf(hdr, sizeof hdr, "X-AUTH-TOKEN: %s", token ? token : "");
         headers[body ? 2 : 1] = hdr;
     }
     const char *all[4] = {headers[0], headers[1], headers[2], NULL};
@@ -104,7 +107,7 @@ static int request(console *c, const char *method, const char *url, const char *
         .insecure = c->conf.insecure,
     };
     *status = 0;
-    if (hm_http_do(c->http, &req, resp, e) < 0) return -1;
+    if (hm_http_do(http, &req, resp, e) < 0) return -1;
     *status = resp->status;
     if (resp->status < 200 || resp->status > 299) {
         char *msg = hm_http_error_text(resp);
@@ -113,6 +116,13 @@ static int request(console *c, const char *method, const char *url, const char *
         return -1;
     }
     return 0;
+}
+
+/* request_on with the client's own connection and token. */
+static int request(console *c, const char *method, const char *url, const char *body,
+                   bool auth, hm_http_resp *resp, long *status, hm_err *e)
+{
+    return request_on(c, c->http, c->token, method, url, body, auth, resp, status, e);
 }
 
 int console_login(console *c, hm_err *e)
@@ -236,10 +246,12 @@ static void add_param(strbuf *sb, const char *name, const char *value)
 }
 
 /* A set of ids (open addressing, FNV-1a): paging 10,000 hosts or a million jobs must stay
- * linear, and a host that moved between pages must still be listed once. */
+ * linear, and a host that moved between pages must still be listed once. The ids are copied
+ * one after the other into one buffer; a slot holds its id's offset plus one (0: empty). */
 typedef struct idset {
-    char **slot;
+    size_t *slot;
     size_t cap, n;
+    strbuf keys;
 } idset;
 
 static uint64_t fnv(const char *s)
@@ -249,36 +261,57 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
+static const char *idset_key(const idset *set, size_t slot)
+{
+    return set->keys.buf + set->slot[slot] - 1;
+}
+
+/* The slot of id, or of the empty place where it would go. */
+static size_t idset_find(const idset *set, const char *id)
+{
+    size_t k = fnv(id) & (set->cap - 1);
+    while (set->slot[k] && strcmp(idset_key(set, k), id) != 0) k = (k + 1) & (set->cap - 1);
+    return k;
+}
+
 /* Adds id; returns false when it was already there. */
 static bool idset_add(idset *set, const char *id)
 {
     if ((set->n + 1) * 2 > set->cap) {
-        idset big = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(char *)),
-                     set->cap ? set->cap * 2 : 1024, 0};
+        idset big = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(size_t)),
+                     set->cap ? set->cap * 2 : 1024, set->n, set->keys};
         for (size_t i = 0; i < set->cap; i++)
-            if (set->slot[i]) {
-                size_t k = fnv(set->slot[i]) & (big.cap - 1);
-                while (big.slot[k]) k = (k + 1) & (big.cap - 1);
-                big.slot[k] = set->slot[i];
-                big.n++;
-            }
+            if (set->slot[i]) big.slot[idset_find(&big, idset_key(set, i))] = set->slot[i];
         free(set->slot);
         *set = big;
     }
-    size_t k = fnv(id) & (set->cap - 1);
-    while (set->slot[k]) {
-        if (strcmp(set->slot[k], id) == 0) return false;
-        k = (k + 1) & (set->cap - 1);
-    }
-    set->slot[k] = xstrdup(id);
+    size_t k = idset_find(set, id);
+    if (set->slot[k]) return false;
+    set->slot[k] = set->keys.len + 1;
+    sb_add(&set->keys, id, strlen(id) + 1);
     set->n++;
     return true;
 }
 
+/* An empty set with room for about n ids without growing. */
+static void idset_init(idset *set, size_t n)
+{
+    memset(set, 0, sizeof *set);
+    set->cap = 1024;
+    while (set->cap < (n + 1) * 2) set->cap *= 2;
+    set->slot = xcalloc(set->cap, sizeof(size_t));
+}
+
+static bool idset_has(const idset *set, const char *id)
+{
+    return set->cap && set->slot[idset_find(set, id)];
+}
+
 static void idset_free(idset *set)
 {
-    for (size_t i = 0; i < set->cap; i++) free(set->slot[i]);
     free(set->slot);
+    sb_free(&set->keys);
+    memset(set, 0, sizeof *set);
 }
 
 static void drop_snapshots(console_host *h)
@@ -344,63 +377,136 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
     return rc;
 }
 
-static bool idset_has(const idset *set, const char *id)
-{
-    if (!set->cap) return false;
-    size_t k = fnv(id) & (set->cap - 1);
-    for (; set->slot[k]; k = (k + 1) & (set->cap - 1))
-        if (strcmp(set->slot[k], id) == 0) return true;
-    return false;
-}
 
-/* One page of GET /jobs, read and parsed; run on a helper thread while the caller works
- * through the previous page. */
-struct job_page {
+/* Pages of GET /jobs read ahead of the one the caller works through, each on a helper thread
+ * with its own connection, so the console's answer, its parsing and the caller's work on the
+ * page before overlap. The console's list grows at the front while it is read, which moves every
+ * job down; a page asked for after the one before it therefore sees the list moved as far or
+ * further, so a job is at worst seen twice (the repeat check drops it), never skipped. That
+ * needs every page asked for only once the page before it is answered: a pager's `answered`
+ * counter orders the requests, while the parsing of the answers runs side by side. */
+enum { JOBS_AHEAD = 2, JOBS_SLOTS = JOBS_AHEAD + 1 };
+
+struct pager {
     console *c;
+    const char *filt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    long answered; /* the last page whose answer has arrived (or whose request failed) */
+};
+
+/* One page, on a helper thread with its own connection and a copy of the token (the caller may
+ * renew c->token meanwhile). */
+struct job_page {
+    struct pager *pager;
+    hm_http *http;
+    char *token;
     char *url;
+    long page;
     console_jobs pg;
     long total;
+    long status; /* HTTP status of a failed read; 401 sends the caller to renew the token */
     int rc;
     hm_err e;
+    pthread_t th;
+    bool threaded;
 };
+
+static void pager_answered(struct pager *p, long page)
+{
+    pthread_mutex_lock(&p->mu);
+    if (page > p->answered) p->answered = page;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void job_page_parse(struct job_page *jp, hm_http_resp *resp)
+{
+    if (console_parse_jobs(sb_str(&resp->body), &jp->pager->c->conf, &jp->pg, &jp->total,
+                           &jp->e) < 0) {
+        hm_err_prefix(&jp->e, "malformed answer from %s", jp->url);
+        jp->rc = -1;
+    }
+}
 
 static void *job_page_fetch(void *arg)
 {
     struct job_page *jp = arg;
+    struct pager *p = jp->pager;
+    pthread_mutex_lock(&p->mu);
+    while (p->answered < jp->page - 1) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     hm_http_resp resp = {0};
-    jp->total = -1;
-    jp->rc = 0;
-    if (get(jp->c, jp->url, &resp, &jp->e) < 0) {
-        jp->rc = -1;
-    } else if (console_parse_jobs(sb_str(&resp.body), &jp->c->conf, &jp->pg, &jp->total,
-                                  &jp->e) < 0) {
-        hm_err_prefix(&jp->e, "malformed answer from %s", jp->url);
-        jp->rc = -1;
-    }
+    int rc = request_on(p->c, jp->http, jp->token, "GET", jp->url, NULL, true, &resp,
+                        &jp->status, &jp->e);
+    pager_answered(p, jp->page);
+    if (rc < 0) jp->rc = -1;
+    else job_page_parse(jp, &resp);
     hm_http_resp_free(&resp);
     return NULL;
 }
 
-static void job_page_start(struct job_page *jp, console *c, const char *filt, long page)
+static void job_page_reset(struct job_page *jp, long page)
 {
-    memset(jp, 0, sizeof *jp);
-    jp->c = c;
-    jp->url = xasprintf("%s/jobs?page=%ld&page_size=%d%s", c->conf.url, page, c->conf.page_size,
-                        filt);
-}
-
-static void job_page_free(struct job_page *jp)
-{
+    struct pager *p = jp->pager;
     console_jobs_free(&jp->pg);
     free(jp->url);
-    jp->url = NULL;
+    free(jp->token);
+    jp->url = xasprintf("%s/jobs?page=%ld&page_size=%d%s", p->c->conf.url, page,
+                        p->c->conf.page_size, p->filt);
+    jp->token = NULL;
+    jp->page = page;
+    jp->total = -1;
+    jp->status = 0;
+    jp->rc = 0;
+    memset(&jp->e, 0, sizeof jp->e);
 }
 
-/* The paging loop of GET /jobs under console_list_jobs and console_walk_jobs. The next page is
- * read on a helper thread while fn works through the current one, so the console's time and
- * the caller's overlap; the client is used by one thread at a time all the same. fn may take a
- * job's fields (zeroing the struct); what it leaves is freed after it returns. Only the previous
- * page's ids are kept for the repeat check, so memory stays at about two pages. */
+/* Reads page `page` into jp on the caller's thread and connection, with the 401 retry. */
+static void job_page_read(struct job_page *jp, long page)
+{
+    job_page_reset(jp, page);
+    hm_http_resp resp = {0};
+    if (get(jp->pager->c, jp->url, &resp, &jp->e) < 0) jp->rc = -1;
+    else job_page_parse(jp, &resp);
+    hm_http_resp_free(&resp);
+    pager_answered(jp->pager, page);
+}
+
+/* Starts reading page `page` into jp on a helper thread (on the caller's thread when no thread
+ * can be made). */
+static void job_page_start(struct job_page *jp, long page)
+{
+    console *c = jp->pager->c;
+    job_page_reset(jp, page);
+    if (!jp->http) jp->http = hm_http_new();
+    jp->token = c->token ? xstrdup(c->token) : NULL;
+    jp->threaded = pthread_create(&jp->th, NULL, job_page_fetch, jp) == 0;
+    if (!jp->threaded) job_page_fetch(jp);
+}
+
+static void job_page_join(struct job_page *jp)
+{
+    if (jp->threaded) pthread_join(jp->th, NULL);
+    jp->threaded = false;
+}
+
+static void job_page_done(struct job_page *jp)
+{
+    job_page_join(jp);
+    console_jobs_free(&jp->pg);
+    free(jp->url);
+    free(jp->token);
+    jp->url = jp->token = NULL;
+}
+
+/* The paging loop of GET /jobs under console_list_jobs and console_walk_jobs. Page 1 is read
+ * first (it tells the total); then, while fn works through page p, pages up to p + JOBS_AHEAD
+ * are read. Pages are handed to fn in order. A page answered 401 is read again on the caller's
+ * thread after a new token, and the pages read ahead of it are dropped and read again after it,
+ * keeping the order of the requests. fn may take a job's fields (zeroing the struct); what it
+ * leaves is freed after it returns. Only the previous page's ids are kept for the repeat
+ * check. */
 static int jobs_pages(console *c, const console_job_query *q,
                       int (*fn)(console_job *j, void *ud), void *ud, hm_err *e)
 {
@@ -412,32 +518,48 @@ static int jobs_pages(console *c, const console_job_query *q,
         add_param(&filt, "id", q->host_id);
     }
     int64_t since = q ? q->since_ms : 0;
+    long size = c->conf.page_size;
     int rc = 0;
     idset prev = {0}, cur = {0};
-    struct job_page pages[2], *now = &pages[0], *next = &pages[1];
-    job_page_start(now, c, sb_str(&filt), 1);
-    job_page_fetch(now);
+    struct pager pager = {.c = c, .filt = sb_str(&filt)};
+    pthread_mutex_init(&pager.mu, NULL);
+    pthread_cond_init(&pager.cv, NULL);
+    struct job_page slots[JOBS_SLOTS];
+    memset(slots, 0, sizeof slots);
+    for (int i = 0; i < JOBS_SLOTS; i++) slots[i].pager = &pager;
+    job_page_read(&slots[1 % JOBS_SLOTS], 1);
+    long launched = 1, total = -1;
     for (long page = 1;; page++) {
+        struct job_page *now = &slots[page % JOBS_SLOTS];
+        job_page_join(now);
+        if (now->rc < 0 && now->status == 401) {
+            /* drop what was read ahead with the old token, renew it, read this page again */
+            for (int i = 0; i < JOBS_SLOTS; i++)
+                if (&slots[i] != now) job_page_done(&slots[i]);
+            if (c->token && now->token && strcmp(c->token, now->token) == 0) {
+                free(c->token);
+                c->token = NULL;
+            }
+            pager.answered = page - 1;
+            job_page_read(now, page);
+            launched = page;
+        }
         if (now->rc < 0) {
             if (e) *e = now->e;
             rc = -1;
-            job_page_free(now);
             break;
         }
+        if (now->total >= 0) total = now->total;
         bool all_old = now->pg.n > 0;
         for (size_t i = 0; i < now->pg.n; i++) {
             int64_t t = now->pg.v[i].start_ms;
             if (!since || t >= since || !t) all_old = false;
         }
-        size_t got = now->pg.n;
-        bool more = !(now->total < 0 || got == 0 ||
-                      page * (long)c->conf.page_size >= now->total) && !(since && all_old);
-        pthread_t th;
-        bool threaded = false;
-        if (more) {
-            job_page_start(next, c, sb_str(&filt), page + 1);
-            threaded = pthread_create(&th, NULL, job_page_fetch, next) == 0;
-        }
+        bool more = !(now->total < 0 || now->pg.n == 0 || page * size >= now->total) &&
+                    !(since && all_old);
+        /* read ahead while this page is worked through */
+        for (; more && launched < page + JOBS_AHEAD && launched * size < total; launched++)
+            job_page_start(&slots[(launched + 1) % JOBS_SLOTS], launched + 1);
         bool stop = false;
         for (size_t i = 0; i < now->pg.n; i++) {
             console_job *j = &now->pg.v[i];
@@ -447,24 +569,21 @@ static int jobs_pages(console *c, const console_job_query *q,
             console_job_clear(j);
         }
         now->pg.n = 0;
-        job_page_free(now);
+        job_page_done(now);
         idset_free(&prev);
         prev = cur;
-        memset(&cur, 0, sizeof cur);
-        if (more) {
-            if (threaded) pthread_join(th, NULL);
-            else job_page_fetch(next);
-        }
-        struct job_page *t = now;
-        now = next;
-        next = t;
-        if (!more) break;
-        if (stop) {
-            job_page_free(now);
-            break;
-        }
+        idset_init(&cur, prev.n);
+        if (!more || stop) break;
     }
+    /* pages read ahead but not needed */
+    for (int i = 0; i < JOBS_SLOTS; i++) {
+        job_page_done(&slots[i]);
+        hm_http_free(slots[i].http);
+    }
+    pthread_cond_destroy(&pager.cv);
+    pthread_mutex_destroy(&pager.mu);
     idset_free(&prev);
+    idset_free(&cur);
     sb_free(&filt);
     return rc;
 }

@@ -96,6 +96,8 @@ typedef struct console_job {
     enum console_kind kind;
     int64_t start_ms, end_ms, updated_ms; /* 0 when null */
     char *mode; /* sync_mode ("incremental" or "full") when the console sends it, else NULL */
+    char *mem;  /* when set, every text field above points into this one allocation, which
+                   console_job_clear frees; when NULL each field is its own allocation */
 } console_job;
 
 typedef struct console_pool {
@@ -139,7 +141,7 @@ void console_hosts_free(console_hosts *h);
 void console_jobs_free(console_jobs *j);
 void console_targets_free(console_targets *t);
 void console_target_free(console_target *t);
-/* Frees the fields of one host or job (not the struct itself). */
+/* Frees the fields of one host or job (not the struct itself; a job's mem, or each field). */
 void console_host_clear(console_host *h);
 void console_job_clear(console_job *j);
 

@@ -27,16 +27,27 @@ static json_t *load(const char *body, hm_err *e)
     return root;
 }
 
-/* The console writes "None" (Python's) where it means no value. */
-static char *str(json_t *o, const char *k)
+/* The text of field k without copying it, NULL when absent or empty; an integer is written
+ * into num. The console writes "None" (Python's) where it means no value. */
+static const char *str_view(json_t *o, const char *k, char num[24])
 {
     json_t *v = json_object_get(o, k);
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
-        return (*s && strcmp(s, "None") != 0) ? xstrdup(s) : NULL;
+        return (*s && strcmp(s, "None") != 0) ? s : NULL;
     }
-    if (json_is_integer(v)) return xasprintf("%lld", (long long)json_integer_value(v));
+    if (json_is_integer(v)) {
+        snprintf(num, 24, "%lld", (long long)json_integer_value(v));
+        return num;
+    }
     return NULL;
+}
+
+static char *str(json_t *o, const char *k)
+{
+    char num[24];
+    const char *s = str_view(o, k, num);
+    return s ? xstrdup(s) : NULL;
 }
 
 static double num(json_t *o, const char *k, double absent)
@@ -185,6 +196,33 @@ int console_parse_hosts(const char *body, console_hosts *out, long *total, hm_er
     return 0;
 }
 
+/* A job's text fields, copied into one allocation (j->mem): a million-job walk makes one
+ * allocation per job instead of eight. */
+static void job_strings(json_t *o, console_job *j)
+{
+    static const char *const keys[] = {"task_id", "job_type", "job_status", "host",
+                                       "source_id", "description", "detail", "sync_mode"};
+    char **dst[] = {&j->task_id, &j->job_type, &j->job_status, &j->host,
+                    &j->source_id, &j->description, &j->detail, &j->mode};
+    enum { N = sizeof keys / sizeof keys[0] };
+    char num[N][24];
+    const char *src[N];
+    size_t len[N], size = 0;
+    for (size_t i = 0; i < N; i++) {
+        src[i] = str_view(o, keys[i], num[i]);
+        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+        size += len[i];
+    }
+    if (!size) return;
+    char *p = j->mem = xmalloc(size);
+    for (size_t i = 0; i < N; i++) {
+        if (!src[i]) continue;
+        memcpy(p, src[i], len[i]);
+        *dst[i] = p;
+        p += len[i];
+    }
+}
+
 int console_parse_jobs(const char *body, const console_conf *cc, console_jobs *out, long *total,
                        hm_err *e)
 {
@@ -203,14 +241,7 @@ int console_parse_jobs(const char *body, const console_conf *cc, console_jobs *o
         GROW(out);
         console_job *j = &out->v[out->n++];
         memset(j, 0, sizeof *j);
-        j->task_id = str(o, "task_id");
-        j->job_type = str(o, "job_type");
-        j->job_status = str(o, "job_status");
-        j->host = str(o, "host");
-        j->source_id = str(o, "source_id");
-        j->description = str(o, "description");
-        j->detail = str(o, "detail");
-        j->mode = str(o, "sync_mode");
+        job_strings(o, j);
         j->start_ms = tm(o, "start_at");
         j->end_ms = tm(o, "end_at");
         j->updated_ms = tm(o, "updated_at");
@@ -356,6 +387,10 @@ void console_hosts_free(console_hosts *hs)
 
 void console_job_clear(console_job *j)
 {
+    if (j->mem) {
+        free(j->mem);
+        return;
+    }
     free(j->task_id);
     free(j->job_type);
     free(j->job_status);

@@ -1,11 +1,14 @@
 #include "lib/clock.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "lib/tz.h"
 
 static _Atomic int64_t pinned_ms;
 
@@ -30,64 +33,62 @@ void hm_clock_pin(int64_t ms)
     atomic_store(&pinned_ms, ms);
 }
 
+/* Reads 1 to max decimal digits at *p into *out, moving *p past them; false when there is
+ * none. */
+static bool digits(const char **p, int max, int *out)
+{
+    int v = 0, n = 0;
+    for (; n < max && isdigit((unsigned char)**p); n++, (*p)++) v = v * 10 + (**p - '0');
+    *out = v;
+    return n > 0;
+}
+
 int hm_parse_time(const char *s, int64_t *out_ms)
 {
     if (!s || !*s) return -1;
     const char *p = s;
-    int all_digits = 1;
-    for (const char *q = s; *q; q++)
-        if (!isdigit((unsigned char)*q) && *q != '.') all_digits = 0;
+    bool all_digits = true;
+    for (const char *q = s; *q && all_digits; q++)
+        if (!isdigit((unsigned char)*q) && *q != '.') all_digits = false;
     if (all_digits) {
         *out_ms = (int64_t)(strtod(s, NULL) * 1000);
         return 0;
     }
-    struct tm tm = {0};
-    int n = 0;
-    if (sscanf(p, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3) return -1;
-    p += n;
+    int year, mon, day, hour = 0, min = 0, sec = 0;
+    if (!digits(&p, 4, &year) || *p++ != '-' || !digits(&p, 2, &mon) || *p++ != '-' ||
+        !digits(&p, 2, &day))
+        return -1;
     if (*p == 'T' || *p == ' ') {
         p++;
-        if (sscanf(p, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n) != 2) return -1;
-        p += n;
+        if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &min)) return -1;
         if (*p == ':') {
             p++;
-            if (sscanf(p, "%2d%n", &tm.tm_sec, &n) != 1) return -1;
-            p += n;
+            if (!digits(&p, 2, &sec)) return -1;
         }
     }
     int64_t frac_ms = 0;
     if (*p == '.') {
         p++;
-        int digits = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (digits < 3) frac_ms = frac_ms * 10 + (*p - '0');
-            digits++;
-            p++;
-        }
-        while (digits < 3) { frac_ms *= 10; digits++; }
+        int n = 0;
+        for (; isdigit((unsigned char)*p); n++, p++)
+            if (n < 3) frac_ms = frac_ms * 10 + (*p - '0');
+        for (; n < 3; n++) frac_ms *= 10;
     }
     int64_t off_s = 0;
-    if (*p == 'Z' || *p == 'z') p++;
-    else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, hh = 0, mm = 0;
+    if (*p == 'Z' || *p == 'z') {
         p++;
-        if (sscanf(p, "%2d%n", &hh, &n) != 1) return -1;
-        p += n;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, hh, mm = 0;
+        p++;
+        if (!digits(&p, 2, &hh)) return -1;
         if (*p == ':') p++;
-        if (isdigit((unsigned char)*p)) {
-            if (sscanf(p, "%2d%n", &mm, &n) != 1) return -1;
-            p += n;
-        }
+        if (isdigit((unsigned char)*p)) digits(&p, 2, &mm);
         off_s = sign * (hh * 3600 + mm * 60);
     }
     if (*p) return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    *out_ms = ((int64_t)t - off_s) * 1000 + frac_ms;
+    if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return -1;
+    int64_t t = tz_days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
+    *out_ms = (t - off_s) * 1000 + frac_ms;
     return 0;
 }
 

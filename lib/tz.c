@@ -1,11 +1,15 @@
 #include "lib/tz.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Bumped by tz_open and tz_close: what tz_local remembered of the zone before is stale. */
+static _Atomic unsigned tz_generation = 1;
 
 static const char *tz_dir(void)
 {
@@ -85,6 +89,7 @@ int tz_open(const char *zone, hm_tz *tz, hm_err *e)
         if (!tz->name) tz->name = xstrdup("localtime");
     }
     tzset();
+    atomic_fetch_add(&tz_generation, 1);
     return 0;
 }
 
@@ -94,6 +99,7 @@ void tz_close(hm_tz *tz)
         if (tz->saved) setenv("TZ", tz->saved, 1);
         else unsetenv("TZ");
         tzset();
+        atomic_fetch_add(&tz_generation, 1);
     }
     free(tz->saved);
     free(tz->name);
@@ -106,11 +112,48 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
+/* The zone's state over one quarter of an hour, remembered per thread. glibc reads the zone's
+ * rule string again (with sscanf) on every conversion of a time after the last transition its
+ * file lists, which is the present in most zones; a million-row report converts two million
+ * times, mostly close together. A quarter hour whose two ends have the same offset, summer-time
+ * flag and abbreviation holds no transition (no zone has had two within 15 minutes), so every
+ * time in it is its UTC time moved by that offset. tz_open and tz_close start a new generation,
+ * which forgets what every thread remembered. */
+enum { TZ_MEMO_SPAN = 900 };
+
+static _Thread_local struct tz_memo {
+    unsigned gen; /* 0: nothing remembered */
+    int64_t span; /* the quarter hour: epoch seconds / TZ_MEMO_SPAN */
+    long off;
+    int isdst;
+    const char *abbr;
+} memo;
+
 void tz_local(int64_t ms, struct tm *out, long *offset_s)
 {
     time_t t = (time_t)floor_div(ms, 1000);
-    if (!localtime_r(&t, out)) memset(out, 0, sizeof *out);
-    if (offset_s) *offset_s = out->tm_gmtoff;
+    int64_t span = floor_div(t, TZ_MEMO_SPAN);
+    unsigned gen = atomic_load(&tz_generation);
+    if (memo.gen != gen || memo.span != span) {
+        time_t t0 = (time_t)(span * TZ_MEMO_SPAN), t1 = t0 + TZ_MEMO_SPAN - 1;
+        struct tm a, b;
+        memo.gen = 0;
+        if (!localtime_r(&t0, &a) || !localtime_r(&t1, &b) || a.tm_gmtoff != b.tm_gmtoff ||
+            a.tm_isdst != b.tm_isdst || !a.tm_zone || !b.tm_zone ||
+            strcmp(a.tm_zone, b.tm_zone) != 0) {
+            /* a transition in this quarter hour: ask for this time alone */
+            if (!localtime_r(&t, out)) memset(out, 0, sizeof *out);
+            if (offset_s) *offset_s = out->tm_gmtoff;
+            return;
+        }
+        memo = (struct tz_memo){gen, span, a.tm_gmtoff, a.tm_isdst, a.tm_zone};
+    }
+    time_t wall = t + memo.off;
+    if (!gmtime_r(&wall, out)) memset(out, 0, sizeof *out);
+    out->tm_isdst = memo.isdst;
+    out->tm_gmtoff = memo.off;
+    out->tm_zone = memo.abbr;
+    if (offset_s) *offset_s = memo.off;
 }
 
 /* Offset in seconds east of UTC at instant s (epoch seconds). */

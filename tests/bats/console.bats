@@ -44,6 +44,7 @@ control() {
 
 teardown() {
     control fault '{"mode":"none"}' || true
+    stop_sim "$BATS_TEST_TMPDIR/own"
 }
 
 @test "paging over 1,200 hosts returns every host exactly once" {
@@ -83,6 +84,49 @@ teardown() {
     control latency '{"ms":0}'
     assert_success
     [ "$(jq '[.[].id] | unique | length' <<<"$output")" -eq 1200 ]
+    after=$(curl -sf --cacert "$SIM/ca.pem" "$BASE/_hmsim/stats" | jq .auth_failures)
+    [ "$after" -gt "$before" ]
+}
+
+@test "jobs read ahead: an expired token mid-run costs no job and repeats none" {
+    # pages are read two ahead on their own connections; the tokens expire while several are
+    # in flight, so more than one page answers 401. Every job the console listed before the run
+    # (within the window, with a margin) must come out once. A simulator of its own: the syncs
+    # started here would disturb the other tests' hosts.
+    SIM=$BATS_TEST_TMPDIR/own
+    start_sim "$SIM" --seed 11 --hosts 1200 --speed 20 --sync-delay 2s
+    URL=$(cat "$SIM/ready")
+    BASE=${URL%/hypermotion/v1}
+    write_conf "$BATS_TEST_TMPDIR/t" "page_size = 25"
+    token=$(curl -sf --cacert "$SIM/ca.pem" -d '{"username":"admin","password":"admin"}' \
+        "$URL/users/token" | jq -r .token)
+    since=$(date -u -d '-5 hours' +%Y-%m-%dT%H:%M:%SZ)
+    curl -sf --cacert "$SIM/ca.pem" -H "X-AUTH-TOKEN: $token" \
+        "$URL/jobs?status=all&page=1&page_size=5000" |
+        jq -r --arg s "$since" '.data[] | select(.start_at != null and .start_at >= $s) | .task_id' |
+        sort >"$BATS_TEST_TMPDIR/want"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -gt 500 ]
+    ids=$("$HMCTL" -c "$CONF" hosts --json | jq -c '[.[].id]')
+    before=$(curl -sf --cacert "$SIM/ca.pem" "$BASE/_hmsim/stats" | jq .auth_failures)
+    control latency '{"ms":30}'
+    (sleep 0.7; control expire-tokens '{}') &
+    expire=$!
+    # the list grows at the front all along: syncs started for 40 hosts at a time
+    (for i in $(seq 0 29); do
+        t=$(curl -sf --cacert "$SIM/ca.pem" -d '{"username":"admin","password":"admin"}' \
+            "$URL/users/token" | jq -r .token)
+        jq -c --argjson i "$i" '{ids: .[($i * 40):($i * 40 + 40)], sync: {}}' <<<"$ids" |
+            curl -s --cacert "$SIM/ca.pem" -H "X-AUTH-TOKEN: $t" \
+                -H 'Content-Type: application/json' -d @- "$URL/hosts" >/dev/null
+    done) &
+    grow=$!
+    run "$HMCTL" -c "$CONF" jobs --since 6h --json
+    wait "$expire" "$grow"
+    control latency '{"ms":0}'
+    assert_success
+    jq -r '.[].task_id' <<<"$output" | sort >"$BATS_TEST_TMPDIR/got"
+    [ -z "$(comm -23 "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got")" ]
+    [ -z "$(uniq -d "$BATS_TEST_TMPDIR/got")" ]
     after=$(curl -sf --cacert "$SIM/ca.pem" "$BASE/_hmsim/stats" | jq .auth_failures)
     [ "$after" -gt "$before" ]
 }

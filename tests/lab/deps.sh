@@ -10,7 +10,7 @@ PACKAGES="
 build-essential pkg-config
 libncurses-dev libcurl4-openssl-dev libjansson-dev libssh2-1-dev libsqlite3-dev libssl-dev
 libinih-dev libxlsxwriter-dev libarchive-dev libmicrohttpd-dev libmariadb-dev libcmocka-dev
-zlib1g-dev
+zlib1g-dev libminizip-dev
 bats bats-assert bats-support mandoc
 docker.io busybox-static rabbitmq-server mariadb-server redis-server influxdb
 openssh-server openssh-client python3-aiosmtpd python3-openpyxl

@@ -230,7 +230,7 @@ static void test_events(void **state)
     js.cap = js.n = 1;
     js.v[0] = (console_job){xstrdup("t-9"), xstrdup("Sync"), xstrdup("failed"), xstrdup("db-01"),
                             xstrdup("h2"), NULL, xstrdup("disk full"), CONSOLE_KIND_SYNC,
-                            now + 5000, now + 30000, now + 30000, NULL};
+                            now + 5000, now + 30000, now + 30000, NULL, NULL};
     assert_int_equal(console_events_record(st, &cc, &hs, &js, now + 60000, &fresh, NULL), 0);
     assert_int_equal(count_type(&fresh, "host_lost_contact"), 1);
     assert_int_equal(count_type(&fresh, "sync_failed"), 1); /* the job's, not a second one */

@@ -230,6 +230,57 @@ static void test_zone_names(void **state)
     assert_null(getenv("TZ"));
 }
 
+/* tz_local remembers a quarter hour's offset; every answer must still be localtime_r's, also
+ * next to transitions: summer time in Berlin and Lord Howe (30 minutes), Kathmandu's 1986 move
+ * to +05:45, Shanghai after its last listed transition, and local mean time. */
+static void test_local_matches_libc(void **state)
+{
+    static const char *const zones[] = {"Europe/Berlin", "Australia/Lord_Howe",
+                                        "Asia/Kathmandu", "Asia/Shanghai", "America/Sao_Paulo"};
+    static const int64_t around[] = {1711846800, /* 2024-03-31 01:00Z, Berlin springs forward */
+                                     1729990800, /* 2024-10-27 01:00Z, Berlin falls back */
+                                     1712415600, /* 2024-04-06 15:00Z, Lord Howe, 30 minutes */
+                                     504901800,  /* 1985-12-31 18:30Z, Kathmandu +05:30 -> +05:45 */
+                                     1795255200, /* 2026-11-21 10:00Z */
+                                     -2177481943 /* 1900-12-31, local mean time */};
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        hm_tz tz;
+        assert_int_equal(tz_open(zones[z], &tz, NULL), 0);
+        for (size_t a = 0; a < sizeof around / sizeof around[0]; a++)
+            for (int64_t t = around[a] - 7200; t <= around[a] + 7200; t += 37) {
+                struct tm got, want;
+                long off;
+                time_t tt = (time_t)t;
+                assert_non_null(localtime_r(&tt, &want));
+                tz_local(t * 1000 + 999, &got, &off);
+                assert_int_equal(off, want.tm_gmtoff);
+                assert_int_equal(got.tm_year, want.tm_year);
+                assert_int_equal(got.tm_mon, want.tm_mon);
+                assert_int_equal(got.tm_mday, want.tm_mday);
+                assert_int_equal(got.tm_hour, want.tm_hour);
+                assert_int_equal(got.tm_min, want.tm_min);
+                assert_int_equal(got.tm_sec, want.tm_sec);
+                assert_int_equal(got.tm_wday, want.tm_wday);
+                assert_int_equal(got.tm_yday, want.tm_yday);
+                assert_int_equal(got.tm_isdst, want.tm_isdst);
+                assert_string_equal(got.tm_zone, want.tm_zone);
+            }
+        tz_close(&tz);
+    }
+    /* a new zone is not answered from the old one's memory */
+    hm_tz tz;
+    struct tm tm;
+    long off;
+    assert_int_equal(tz_open("Asia/Shanghai", &tz, NULL), 0);
+    tz_local(1795255200000LL, &tm, &off);
+    assert_int_equal(off, 8 * 3600);
+    tz_close(&tz);
+    assert_int_equal(tz_open("UTC", &tz, NULL), 0);
+    tz_local(1795255200000LL, &tm, &off);
+    assert_int_equal(off, 0);
+    tz_close(&tz);
+}
+
 static void test_formatting(void **state)
 {
     char b[40];
@@ -358,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_day_bucketing_utc, utc, close_zone),
         cmocka_unit_test(test_civil_days),
         cmocka_unit_test(test_zone_names),
+        cmocka_unit_test(test_local_matches_libc),
         cmocka_unit_test_setup_teardown(test_formatting, utc, close_zone),
         cmocka_unit_test_setup_teardown(test_csv_writer, shanghai, close_zone),
         cmocka_unit_test(test_out_atomic),

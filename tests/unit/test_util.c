@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "lib/clock.h"
@@ -187,6 +188,36 @@ static void test_time(void **state)
     assert_int_equal(ms, 1795255200000LL);
     assert_int_equal(hm_parse_time("2026-13-01", &ms), -1);
     assert_int_equal(hm_parse_time("yesterday", &ms), -1);
+    /* the other shapes consoles write: no zone (UTC), a space, no seconds, a date alone,
+     * offsets with and without a colon, west of Greenwich */
+    assert_int_equal(hm_parse_time("2026-11-21 10:00:00", &ms), 0);
+    assert_int_equal(ms, 1795255200000LL);
+    assert_int_equal(hm_parse_time("2026-11-21T10:00Z", &ms), 0);
+    assert_int_equal(ms, 1795255200000LL);
+    assert_int_equal(hm_parse_time("2026-11-21", &ms), 0);
+    assert_int_equal(ms, 1795219200000LL);
+    assert_int_equal(hm_parse_time("2026-11-21T15:30:00+0530", &ms), 0);
+    assert_int_equal(ms, 1795255200000LL);
+    assert_int_equal(hm_parse_time("2026-11-21T05:00:00-05:00", &ms), 0);
+    assert_int_equal(ms, 1795255200000LL);
+    assert_int_equal(hm_parse_time("2024-02-29T23:59:60Z", &ms), 0); /* a leap second */
+    assert_int_equal(ms, 1709251200000LL);
+    /* trailing or missing parts are refused, not read as something else */
+    assert_int_equal(hm_parse_time("2026-11-21T10:00:00Zx", &ms), -1);
+    assert_int_equal(hm_parse_time("2026-11-21T10", &ms), -1);
+    assert_int_equal(hm_parse_time("2026-11-", &ms), -1);
+    assert_int_equal(hm_parse_time("2026-11-21T24:00:00Z", &ms), -1);
+    assert_int_equal(hm_parse_time("2026-11-21T10:00:00+", &ms), -1);
+    /* every second of a non-leap and a leap year agrees with timegm */
+    for (int64_t t = 1672531200; t < 1735689600; t += 86400 * 3 + 3607) {
+        struct tm tm;
+        time_t tt = (time_t)t;
+        gmtime_r(&tt, &tm);
+        char iso[32];
+        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        assert_int_equal(hm_parse_time(iso, &ms), 0);
+        assert_int_equal(ms, t * 1000);
+    }
     char b[32];
     hm_format_time(1795255200000LL, b, sizeof b);
     assert_string_equal(b, "2026-11-21T10:00:00Z");
