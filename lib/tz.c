@@ -112,32 +112,34 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* The zone's state over one quarter of an hour, remembered per thread. glibc reads the zone's
+/* The zone's state over quarters of an hour, remembered per thread. glibc reads the zone's
  * rule string again (with sscanf) on every conversion of a time after the last transition its
  * file lists, which is the present in most zones; a million-row report converts two million
  * times, mostly close together. A quarter hour whose two ends have the same offset, summer-time
  * flag and abbreviation holds no transition (no zone has had two within 15 minutes), so every
- * time in it is its UTC time moved by that offset. tz_open and tz_close start a new generation,
- * which forgets what every thread remembered. */
-enum { TZ_MEMO_SPAN = 900 };
+ * time in it is its UTC time moved by that offset. TZ_MEMO_SLOTS quarter hours are kept, each
+ * in the slot of its number modulo the count, so a job's start and end do not push each other
+ * out. tz_open and tz_close start a new generation, which forgets what every thread kept. */
+enum { TZ_MEMO_SPAN = 900, TZ_MEMO_SLOTS = 64 };
 
 static _Thread_local struct tz_memo {
-    unsigned gen; /* 0: nothing remembered */
+    unsigned gen; /* 0: nothing kept */
     int64_t span; /* the quarter hour: epoch seconds / TZ_MEMO_SPAN */
     long off;
     int isdst;
     const char *abbr;
-} memo;
+} memo[TZ_MEMO_SLOTS];
 
 void tz_local(int64_t ms, struct tm *out, long *offset_s)
 {
     time_t t = (time_t)floor_div(ms, 1000);
     int64_t span = floor_div(t, TZ_MEMO_SPAN);
     unsigned gen = atomic_load(&tz_generation);
-    if (memo.gen != gen || memo.span != span) {
+    struct tz_memo *m = &memo[(uint64_t)span % TZ_MEMO_SLOTS];
+    if (m->gen != gen || m->span != span) {
         time_t t0 = (time_t)(span * TZ_MEMO_SPAN), t1 = t0 + TZ_MEMO_SPAN - 1;
         struct tm a, b;
-        memo.gen = 0;
+        m->gen = 0;
         if (!localtime_r(&t0, &a) || !localtime_r(&t1, &b) || a.tm_gmtoff != b.tm_gmtoff ||
             a.tm_isdst != b.tm_isdst || !a.tm_zone || !b.tm_zone ||
             strcmp(a.tm_zone, b.tm_zone) != 0) {
@@ -146,14 +148,14 @@ void tz_local(int64_t ms, struct tm *out, long *offset_s)
             if (offset_s) *offset_s = out->tm_gmtoff;
             return;
         }
-        memo = (struct tz_memo){gen, span, a.tm_gmtoff, a.tm_isdst, a.tm_zone};
+        *m = (struct tz_memo){gen, span, a.tm_gmtoff, a.tm_isdst, a.tm_zone};
     }
-    time_t wall = t + memo.off;
+    time_t wall = t + m->off;
     if (!gmtime_r(&wall, out)) memset(out, 0, sizeof *out);
-    out->tm_isdst = memo.isdst;
-    out->tm_gmtoff = memo.off;
-    out->tm_zone = memo.abbr;
-    if (offset_s) *offset_s = memo.off;
+    out->tm_isdst = m->isdst;
+    out->tm_gmtoff = m->off;
+    out->tm_zone = m->abbr;
+    if (offset_s) *offset_s = m->off;
 }
 
 /* Offset in seconds east of UTC at instant s (epoch seconds). */
