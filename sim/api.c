@@ -24,8 +24,11 @@ struct request {
     bool too_big;
 };
 
+/* A handler's answer: a status and either a JSON tree, serialised by send_reply once the fleet
+ * lock is released, or a body already written out (the host pages). */
 struct reply {
-    unsigned status;
+    unsigned status; /* 0 until a handler has answered */
+    json_t *json;
     char *body;
     size_t len;
 };
@@ -36,12 +39,12 @@ struct truncated {
     size_t send;
 };
 
+/* Answers with o (the reply takes the reference). The tree is only kept here: send_reply writes
+ * it out, after the fleet lock is released. */
 static void reply_json(struct reply *r, unsigned status, json_t *o)
 {
     r->status = status;
-    r->body = json_dumps(o, JSON_COMPACT);
-    r->len = strlen(r->body);
-    json_decref(o);
+    r->json = o;
 }
 
 static void reply_msg(struct reply *r, unsigned status, const char *fmt, ...)
@@ -1044,7 +1047,7 @@ static void control_route(struct sim_server *s, const char *method, const char *
         } else {
             reply_msg(r, 400, "\"mode\" must be 500, malformed, truncated, stall or none");
         }
-        if (!r->body) control_ok(r, NULL, "fault %s armed for %ld requests", mode, n);
+        if (!r->status) control_ok(r, NULL, "fault %s armed for %ld requests", mode, n);
     } else if (strcmp(path, "expire-tokens") == 0) {
         size_t k = s->ntokens;
         for (size_t i = 0; i < s->ntokens; i++) s->tokens[i].expires_ms = 0;
@@ -1100,11 +1103,34 @@ static void truncated_free(void *cls)
     free(t);
 }
 
+static int dump_to_strbuf(const char *buf, size_t n, void *sb)
+{
+    sb_add(sb, buf, n);
+    return 0;
+}
+
+/* Writes r's tree into r->body and drops the tree. A page of jobs spends most of its time here
+ * (and in freeing the tree), so this runs without the fleet lock, and requests in flight
+ * overlap: the tree holds copies of everything it says, never the fleet's data. It is dumped
+ * straight into the buffer that goes out, with no final copy and no strlen. */
+static void reply_serialise(struct reply *r)
+{
+    if (!r->json) return;
+    strbuf sb = {0};
+    json_dump_callback(r->json, dump_to_strbuf, &sb, JSON_COMPACT);
+    json_decref(r->json);
+    r->json = NULL;
+    r->len = sb.len;
+    r->body = sb_detach(&sb);
+}
+
 enum fault { FAULT_NONE, FAULT_500, FAULT_MALFORMED, FAULT_TRUNCATED };
 
+/* Queues r, with fault applied to it; call without the fleet lock. */
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r, enum fault fault)
 {
     struct MHD_Response *resp;
+    reply_serialise(r);
     if (fault == FAULT_TRUNCATED && r->len > 1) {
         struct truncated *t = xmalloc(sizeof *t);
         t->buf = r->body;
@@ -1190,6 +1216,7 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
         reply_msg(&r, 500, "internal server error (injected by hmsim)");
         return send_reply(c, &r, FAULT_NONE);
     }
+    /* the answer's tree is built under the lock, and written out after it */
     pthread_mutex_lock(&s->fleet.lock);
     api_route(s, c, method, url + strlen(API_PREFIX), q, &r);
     pthread_mutex_unlock(&s->fleet.lock);
