@@ -24,8 +24,11 @@ struct request {
     bool too_big;
 };
 
+/* A handler's answer: a status and either a JSON tree, serialised by send_reply once the fleet
+ * lock is released, or a body already written out (the host pages). */
 struct reply {
-    unsigned status;
+    unsigned status; /* 0 until a handler has answered */
+    json_t *json;
     char *body;
     size_t len;
 };
@@ -36,12 +39,12 @@ struct truncated {
     size_t send;
 };
 
+/* Answers with o (the reply takes the reference). The tree is only kept here: send_reply writes
+ * it out, after the fleet lock is released. */
 static void reply_json(struct reply *r, unsigned status, json_t *o)
 {
     r->status = status;
-    r->body = json_dumps(o, JSON_COMPACT);
-    r->len = strlen(r->body);
-    json_decref(o);
+    r->json = o;
 }
 
 static void reply_msg(struct reply *r, unsigned status, const char *fmt, ...)
@@ -58,15 +61,39 @@ static void reply_msg(struct reply *r, unsigned status, const char *fmt, ...)
     sb_free(&sb);
 }
 
-static void time_set(json_t *o, const char *key, int64_t ms)
+/* The text hm_format_time gives for ms > 0 ("2024-05-01T12:00:00Z", UTC) into out; returns its
+ * length. A page of jobs holds 15,000 times and gmtime_r + strftime (with the C library's
+ * time-zone lock) cost more than the rest of a job, so the date is computed here: days since
+ * 1970-01-01 to the proleptic Gregorian calendar, after H. Hinnant's civil_from_days. */
+static size_t format_utc(int64_t ms, char out[32])
 {
-    if (ms <= 0) {
-        json_object_set_new(o, key, json_null());
-        return;
+    int64_t secs = ms / 1000, z = secs / 86400 + 719468, era = z / 146097;
+    unsigned sod = (unsigned)(secs % 86400), doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    if (ms <= 0 || year > 9999) {
+        hm_format_time(ms, out, 32);
+        return strlen(out);
     }
+    const unsigned field[] = {(unsigned)year / 100, (unsigned)year % 100, month, day,
+                              sod / 3600, sod / 60 % 60, sod % 60};
+    static const unsigned char at[] = {0, 2, 5, 8, 11, 14, 17};
+    memcpy(out, "0000-00-00T00:00:00Z", 21);
+    for (size_t i = 0; i < HM_ARRAY_LEN(at); i++) {
+        out[at[i]] = (char)('0' + field[i] / 10);
+        out[at[i] + 1] = (char)('0' + field[i] % 10);
+    }
+    return 20;
+}
+
+/* A time field of the answers: null for ms <= 0 (never happened), else its text. */
+static json_t *time_json(int64_t ms)
+{
+    if (ms <= 0) return json_null();
     char buf[32];
-    hm_format_time(ms, buf, sizeof buf);
-    json_object_set_new(o, key, json_string(buf));
+    return json_stringn_nocheck(buf, format_utc(ms, buf));
 }
 
 static const char *arg(struct MHD_Connection *c, const char *name)
@@ -137,7 +164,7 @@ static void put_kstr(strbuf *sb, const char *key, const char *value)
 static void put_ktime(strbuf *sb, const char *key, int64_t ms)
 {
     char buf[32];
-    if (ms > 0) hm_format_time(ms, buf, sizeof buf);
+    if (ms > 0) format_utc(ms, buf);
     put_kstr(sb, key, ms > 0 ? buf : NULL);
 }
 
@@ -146,7 +173,7 @@ static void put_snap(strbuf *sb, const struct sim_fleet *f, const struct sim_hos
 {
     char id[37], when[32];
     fleet_snap_id(f, h, seq, id);
-    hm_format_time(at_ms, when, sizeof when);
+    format_utc(at_ms, when);
     sb_addf(sb,
             "{\"id\":\"%s\",\"snapshot_name\":\"snapshot-%u\",\"created_at\":\"%s\","
             "\"size\":%llu,\"status\":\"%s\"}",
@@ -497,6 +524,40 @@ out:
     json_decref(body);
 }
 
+/* --- jobs ------------------------------------------------------------------------------- */
+
+/* The fixed texts a page of jobs repeats (types, statuses, results), each made once per page and
+ * shared by reference between its jobs: 5,000 jobs would otherwise allocate, check and free the
+ * same few strings thousands of times. The set belongs to one answer, so no other thread touches
+ * these reference counts. */
+#define TEXT_SLOTS 64 /* well above the number of fixed texts */
+
+struct page_texts {
+    const char *key[TEXT_SLOTS]; /* string literals, found by their address */
+    json_t *text[TEXT_SLOTS];
+};
+
+/* A new reference to the JSON string of lit, which must be a string literal (or another text
+ * with static storage that never changes): t knows it by its address. */
+static json_t *page_text(struct page_texts *t, const char *lit)
+{
+    size_t i = (size_t)(((uint64_t)(uintptr_t)lit * 0x9e3779b97f4a7c15u) >> 40) % TEXT_SLOTS;
+    for (size_t n = 0; n < TEXT_SLOTS; n++, i = (i + 1) % TEXT_SLOTS) {
+        if (!t->key[i]) {
+            t->key[i] = lit;
+            t->text[i] = json_string_nocheck(lit);
+        }
+        if (t->key[i] == lit) return json_incref(t->text[i]);
+    }
+    return json_string_nocheck(lit); /* t is full: not shared */
+}
+
+/* Drops t's own references; the answer keeps the strings it uses. */
+static void page_texts_free(struct page_texts *t)
+{
+    for (size_t i = 0; i < TEXT_SLOTS; i++) json_decref(t->text[i]);
+}
+
 static const char *const fail_texts[JT_COUNT][4] = {
     [JT_REGISTER] = {"agent handshake failed: certificate mismatch",
                      "source host not reachable on port 10729"},
@@ -511,40 +572,58 @@ static const char *const fail_texts[JT_COUNT][4] = {
     [JT_UNREGISTER] = {"sync proxy did not confirm the removal"},
 };
 
-static json_t *job_json(const struct sim_fleet *f, size_t k, int64_t now)
+/* The result text of j: a string literal. */
+static const char *job_detail(const struct sim_job *j)
+{
+    if (j->status == JS_DONE) return j->type == JT_SYNC ? "snapshot created" : "completed";
+    if (j->status != JS_FAILED) return "in progress";
+    unsigned t = j->type == JT_BOOTTEST || j->type == JT_TAKEOVER || j->type == JT_BOOTFORMAL
+                     ? JT_DRILL : j->type;
+    unsigned n = 0;
+    while (n < 4 && fail_texts[t][n]) n++;
+    return n ? fail_texts[t][j->detail % n] : "failed";
+}
+
+/* "<verb> <host name>" for a job of type (below JT_COUNT). */
+static json_t *job_description(unsigned type, const char *host)
+{
+    static const char *const verbs[JT_COUNT] = {
+        "Register host", "Sync host", "Drill (test boot) of host", "Test boot of host",
+        "Takeover (formal boot) of host", "Formal boot of host", "Clean up boot resources of host",
+        "Unregister host"};
+    size_t vlen = strlen(verbs[type]), hlen = strlen(host);
+    char buf[256], *desc = vlen + 1 + hlen <= sizeof buf ? buf : xmalloc(vlen + 1 + hlen);
+    memcpy(desc, verbs[type], vlen);
+    desc[vlen] = ' ';
+    memcpy(desc + vlen + 1, host, hlen);
+    /* host names are valid UTF-8: generated ASCII, or taken from a parsed JSON body by rename */
+    json_t *o = json_stringn_nocheck(desc, vlen + 1 + hlen);
+    if (desc != buf) free(desc);
+    return o;
+}
+
+/* Job k of the history as the console shows it. The keys are literals and the values known to be
+ * valid UTF-8, so neither is checked again. */
+static json_t *job_json(const struct sim_fleet *f, struct page_texts *t, size_t k, int64_t now)
 {
     const struct sim_job *j = &f->jobs[k];
     const struct sim_host *h = &f->hosts[j->host];
     char task[37];
     sim_uuid(f->opt.seed, UUID_JOB, k, task);
-    json_t *o = json_object();
-    json_object_set_new(o, "task_id", json_string(task));
-    json_object_set_new(o, "job_type", json_string(sim_job_type_name(j->type)));
-    json_object_set_new(o, "job_status", json_string(sim_job_status_name(j->status)));
-    json_object_set_new(o, "host", json_string(h->name));
-    json_object_set_new(o, "source_id", json_string(h->id));
+    bool doing = j->status == JS_DOING;
     int64_t start = (int64_t)j->start_s * 1000, end = start + (int64_t)j->dur_s * 1000;
-    time_set(o, "start_at", start);
-    time_set(o, "end_at", j->status == JS_DOING ? 0 : end);
-    time_set(o, "updated_at", j->status == JS_DOING ? now : end);
-    static const char *const verbs[JT_COUNT] = {
-        "Register host", "Sync host", "Drill (test boot) of host", "Test boot of host",
-        "Takeover (formal boot) of host", "Formal boot of host", "Clean up boot resources of host",
-        "Unregister host"};
-    char desc[256];
-    snprintf(desc, sizeof desc, "%s %s", verbs[j->type], h->name);
-    json_object_set_new(o, "description", json_string(desc));
-    const char *detail = "in progress";
-    if (j->status == JS_DONE) {
-        detail = j->type == JT_SYNC ? "snapshot created" : "completed";
-    } else if (j->status == JS_FAILED) {
-        unsigned t = j->type == JT_BOOTTEST || j->type == JT_TAKEOVER || j->type == JT_BOOTFORMAL
-                         ? JT_DRILL : j->type;
-        unsigned n = 0;
-        while (n < 4 && fail_texts[t][n]) n++;
-        detail = n ? fail_texts[t][j->detail % n] : "failed";
-    }
-    json_object_set_new(o, "detail", json_string(detail));
+    json_t *o = json_object(), *end_at = time_json(doing ? 0 : end);
+    json_object_set_new_nocheck(o, "task_id", json_stringn_nocheck(task, 36));
+    json_object_set_new_nocheck(o, "job_type", page_text(t, sim_job_type_name(j->type)));
+    json_object_set_new_nocheck(o, "job_status", page_text(t, sim_job_status_name(j->status)));
+    json_object_set_new_nocheck(o, "host", json_string_nocheck(h->name));
+    json_object_set_new_nocheck(o, "source_id", json_stringn_nocheck(h->id, 36));
+    json_object_set_new_nocheck(o, "start_at", time_json(start));
+    json_object_set_new_nocheck(o, "end_at", end_at);
+    /* a finished job was last updated when it ended: the same string */
+    json_object_set_new_nocheck(o, "updated_at", doing ? time_json(now) : json_incref(end_at));
+    json_object_set_new_nocheck(o, "description", job_description(j->type, h->name));
+    json_object_set_new_nocheck(o, "detail", page_text(t, job_detail(j)));
     return o;
 }
 
@@ -586,6 +665,7 @@ static void jobs_list(struct sim_server *s, struct MHD_Connection *c, struct rep
         else want_host = (long)fleet_index(f, h);
     }
     json_t *data = json_array();
+    struct page_texts texts = {0};
     size_t total = 0, first = (size_t)(page - 1) * (size_t)size;
     bool filtered = want_status || want_type >= 0 || want_host >= 0;
     if (none) {
@@ -593,7 +673,7 @@ static void jobs_list(struct sim_server *s, struct MHD_Connection *c, struct rep
     } else if (!filtered) {
         total = f->njobs;
         for (size_t n = first; n < total && n < first + (size_t)size; n++)
-            json_array_append_new(data, job_json(f, f->njobs - 1 - n, now));
+            json_array_append_new(data, job_json(f, &texts, f->njobs - 1 - n, now));
     } else {
         for (size_t k = f->njobs; k-- > 0;) {
             const struct sim_job *j = &f->jobs[k];
@@ -602,10 +682,11 @@ static void jobs_list(struct sim_server *s, struct MHD_Connection *c, struct rep
             if (want_status == 1 && j->status != JS_DOING) continue;
             if (want_status == 2 && j->status == JS_DOING) continue;
             if (total >= first && total < first + (size_t)size)
-                json_array_append_new(data, job_json(f, k, now));
+                json_array_append_new(data, job_json(f, &texts, k, now));
             total++;
         }
     }
+    page_texts_free(&texts);
     reply_json(r, 200, json_pack("{s:i,s:I,s:o}", "page_size", (int)size, "total",
                                  (json_int_t)total, "data", data));
 }
@@ -966,7 +1047,7 @@ static void control_route(struct sim_server *s, const char *method, const char *
         } else {
             reply_msg(r, 400, "\"mode\" must be 500, malformed, truncated, stall or none");
         }
-        if (!r->body) control_ok(r, NULL, "fault %s armed for %ld requests", mode, n);
+        if (!r->status) control_ok(r, NULL, "fault %s armed for %ld requests", mode, n);
     } else if (strcmp(path, "expire-tokens") == 0) {
         size_t k = s->ntokens;
         for (size_t i = 0; i < s->ntokens; i++) s->tokens[i].expires_ms = 0;
@@ -1022,11 +1103,34 @@ static void truncated_free(void *cls)
     free(t);
 }
 
+static int dump_to_strbuf(const char *buf, size_t n, void *sb)
+{
+    sb_add(sb, buf, n);
+    return 0;
+}
+
+/* Writes r's tree into r->body and drops the tree. A page of jobs spends most of its time here
+ * (and in freeing the tree), so this runs without the fleet lock, and requests in flight
+ * overlap: the tree holds copies of everything it says, never the fleet's data. It is dumped
+ * straight into the buffer that goes out, with no final copy and no strlen. */
+static void reply_serialise(struct reply *r)
+{
+    if (!r->json) return;
+    strbuf sb = {0};
+    json_dump_callback(r->json, dump_to_strbuf, &sb, JSON_COMPACT);
+    json_decref(r->json);
+    r->json = NULL;
+    r->len = sb.len;
+    r->body = sb_detach(&sb);
+}
+
 enum fault { FAULT_NONE, FAULT_500, FAULT_MALFORMED, FAULT_TRUNCATED };
 
+/* Queues r, with fault applied to it; call without the fleet lock. */
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r, enum fault fault)
 {
     struct MHD_Response *resp;
+    reply_serialise(r);
     if (fault == FAULT_TRUNCATED && r->len > 1) {
         struct truncated *t = xmalloc(sizeof *t);
         t->buf = r->body;
@@ -1112,6 +1216,7 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
         reply_msg(&r, 500, "internal server error (injected by hmsim)");
         return send_reply(c, &r, FAULT_NONE);
     }
+    /* the answer's tree is built under the lock, and written out after it */
     pthread_mutex_lock(&s->fleet.lock);
     api_route(s, c, method, url + strlen(API_PREFIX), q, &r);
     pthread_mutex_unlock(&s->fleet.lock);

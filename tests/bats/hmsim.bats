@@ -425,3 +425,30 @@ wait_job() {
     [ "$(echo "$(sed -n 3p <<<"$output") < 0.25" | bc)" = 1 ]
     [ "$jobs" -ge 1000000 ]
 }
+
+@test "job pages served at the same time are the pages served one at a time" {
+    local dir="$BATS_TEST_TMPDIR/par" url tok p round
+    # --speed 0.0001: no job starts or ends while the pages are read
+    start_sim "$dir" --hosts 500 --jobs 40000 --speed 0.0001
+    url=$(cat "$dir/ready")
+    tok=$(login "$dir" admin admin | jq -r .token)
+    local -a seq=() par=()
+    for p in 1 2 3 4; do
+        seq+=(-o "$dir/seq$p" "$url/jobs?status=complete&page=$p&page_size=5000")
+        par+=(-o "$dir/par$p" "$url/jobs?status=complete&page=$p&page_size=5000")
+    done
+    curl -sS --cacert "$dir/ca.pem" -H "X-AUTH-TOKEN: $tok" "${seq[@]}"
+    local same=0
+    for round in 1 2 3; do
+        # four connections at once, so the answers are built and written out side by side
+        curl -sS --cacert "$dir/ca.pem" -H "X-AUTH-TOKEN: $tok" -Z --parallel-immediate "${par[@]}"
+        for p in 1 2 3 4; do
+            cmp -s "$dir/seq$p" "$dir/par$p" && same=$((same + 1))
+        done
+    done
+    local n
+    n=$(jq -s '[.[].data | length] | add' "$dir/seq1" "$dir/seq2" "$dir/seq3" "$dir/seq4")
+    stop_sim "$dir"
+    assert_equal "$n" 20000
+    assert_equal "$same" 12
+}
