@@ -377,7 +377,6 @@ int console_list_hosts(console *c, const console_host_query *q, console_hosts *o
     return rc;
 }
 
-
 /* Pages of GET /jobs read ahead of the one the caller works through, each on a helper thread
  * with its own connection, so the console's answer, its parsing and the caller's work on the
  * page before overlap. The console's list grows at the front while it is read, which moves every
@@ -405,7 +404,7 @@ struct job_page {
     long page;
     console_jobs pg;
     long total;
-    long status; /* HTTP status of a failed read; 401 sends the caller to renew the token */
+    long status; /* HTTP status of a failed read; on 401 the caller reads the page again */
     int rc;
     hm_err e;
     pthread_t th;
@@ -533,13 +532,10 @@ static int jobs_pages(console *c, const console_job_query *q,
         struct job_page *now = &slots[page % JOBS_SLOTS];
         job_page_join(now);
         if (now->rc < 0 && now->status == 401) {
-            /* drop what was read ahead with the old token, renew it, read this page again */
+            /* drop what was read ahead with the old token and read this page again (get
+             * renews the token); every helper is joined, so no lock is needed here */
             for (int i = 0; i < JOBS_SLOTS; i++)
                 if (&slots[i] != now) job_page_done(&slots[i]);
-            if (c->token && now->token && strcmp(c->token, now->token) == 0) {
-                free(c->token);
-                c->token = NULL;
-            }
             pager.answered = page - 1;
             job_page_read(now, page);
             launched = page;

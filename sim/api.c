@@ -61,39 +61,13 @@ static void reply_msg(struct reply *r, unsigned status, const char *fmt, ...)
     sb_free(&sb);
 }
 
-/* The text hm_format_time gives for ms > 0 ("2024-05-01T12:00:00Z", UTC) into out; returns its
- * length. A page of jobs holds 15,000 times and gmtime_r + strftime (with the C library's
- * time-zone lock) cost more than the rest of a job, so the date is computed here: days since
- * 1970-01-01 to the proleptic Gregorian calendar, after H. Hinnant's civil_from_days. */
-static size_t format_utc(int64_t ms, char out[32])
-{
-    int64_t secs = ms / 1000, z = secs / 86400 + 719468, era = z / 146097;
-    unsigned sod = (unsigned)(secs % 86400), doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
-    int64_t year = yoe + era * 400 + (month <= 2);
-    if (ms <= 0 || year > 9999) {
-        hm_format_time(ms, out, 32);
-        return strlen(out);
-    }
-    const unsigned field[] = {(unsigned)year / 100, (unsigned)year % 100, month, day,
-                              sod / 3600, sod / 60 % 60, sod % 60};
-    static const unsigned char at[] = {0, 2, 5, 8, 11, 14, 17};
-    memcpy(out, "0000-00-00T00:00:00Z", 21);
-    for (size_t i = 0; i < HM_ARRAY_LEN(at); i++) {
-        out[at[i]] = (char)('0' + field[i] / 10);
-        out[at[i] + 1] = (char)('0' + field[i] % 10);
-    }
-    return 20;
-}
-
 /* A time field of the answers: null for ms <= 0 (never happened), else its text. */
 static json_t *time_json(int64_t ms)
 {
     if (ms <= 0) return json_null();
     char buf[32];
-    return json_stringn_nocheck(buf, format_utc(ms, buf));
+    hm_format_time(ms, buf, sizeof buf);
+    return json_string_nocheck(buf);
 }
 
 static const char *arg(struct MHD_Connection *c, const char *name)
@@ -164,7 +138,7 @@ static void put_kstr(strbuf *sb, const char *key, const char *value)
 static void put_ktime(strbuf *sb, const char *key, int64_t ms)
 {
     char buf[32];
-    if (ms > 0) format_utc(ms, buf);
+    if (ms > 0) hm_format_time(ms, buf, sizeof buf);
     put_kstr(sb, key, ms > 0 ? buf : NULL);
 }
 
@@ -173,7 +147,7 @@ static void put_snap(strbuf *sb, const struct sim_fleet *f, const struct sim_hos
 {
     char id[37], when[32];
     fleet_snap_id(f, h, seq, id);
-    format_utc(at_ms, when);
+    hm_format_time(at_ms, when, sizeof when);
     sb_addf(sb,
             "{\"id\":\"%s\",\"snapshot_name\":\"snapshot-%u\",\"created_at\":\"%s\","
             "\"size\":%llu,\"status\":\"%s\"}",

@@ -221,6 +221,16 @@ static void test_time(void **state)
     char b[32];
     hm_format_time(1795255200000LL, b, sizeof b);
     assert_string_equal(b, "2026-11-21T10:00:00Z");
+    /* the same text as gmtime_r + strftime, before 1970 and after 2100 too */
+    for (int64_t t = -2208988800LL; t < 4102444800LL * 2; t += 86400 * 29 + 3671) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        char want[32];
+        gmtime_r(&tt, &tm);
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        hm_format_time(t * 1000 + (t >= 0 ? 999 : 0), b, sizeof b);
+        assert_string_equal(b, want);
+    }
     hm_clock_pin(1234);
     assert_int_equal(hm_now_ms(), 1234);
     hm_clock_pin(0);
